@@ -1,0 +1,251 @@
+"""Typed training configuration: YAML files plus ``--set a.b=c`` overrides, validated on load.
+
+Relative dataset paths are resolved against ``data.root`` (default ``../shared/data``, or the
+``SCRIBA_DATA`` environment variable); relative output paths against the working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from scriba.data.cleaning import CleaningOptions
+from scriba.data.images import Preprocessing
+from scriba.data.ink import InkStyle
+from scriba.data.sources import SourceConfig
+from scriba.errors import ConfigError, ScribaError
+
+
+@dataclass
+class ModelConfig:
+    """Architecture name (see ``scriba models``) and its arguments."""
+
+    name: str = "resnet_crnn"
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataConfig:
+    """Where training and validation data come from and how they are cleaned.
+
+    Args:
+        root: base folder for relative source paths.
+        train: sources to train on.
+        val: sources for model selection (early stopping, best checkpoints).
+        charset: the characters to recognize; empty builds it from the training texts.
+        cleaning: label cleaning options.
+        ink: how pen trajectories are rendered.
+        augment: train-time augmentation strength, 0 (off) to 1.
+    """
+
+    root: str = field(default_factory=lambda: os.environ.get("SCRIBA_DATA", "../shared/data"))
+    train: list[SourceConfig] = field(default_factory=list)
+    val: list[SourceConfig] = field(default_factory=list)
+    charset: str = ""
+    cleaning: CleaningOptions = field(default_factory=CleaningOptions)
+    ink: InkStyle = field(default_factory=InkStyle)
+    augment: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.augment <= 1:
+            raise ConfigError(f"data.augment must be between 0 and 1, got {self.augment}")
+
+    def resolve(self, source: SourceConfig) -> SourceConfig:
+        """The source with its path made absolute against ``root``."""
+        path = Path(source.path)
+        if not path.is_absolute():
+            path = Path(self.root) / path
+        return dataclasses.replace(source, path=str(path))
+
+
+@dataclass
+class TrainingConfig:
+    """The optimization loop.
+
+    Args:
+        batch_size: samples per step (per device).
+        max_epochs: upper bound on epochs.
+        max_minutes: stop after this much wall-clock time (0: no limit); a checkpoint is still written.
+        lr: peak learning rate of AdamW.
+        weight_decay: AdamW weight decay.
+        schedule: ``onecycle`` (warm-up then cosine decay), ``cosine`` or ``constant``.
+        grad_clip: gradient norm clipping (0: off).
+        patience: early stopping after this many validations without a better val/cer.
+        save_top_k: best checkpoints kept.
+        val_every_epochs: validate every this many epochs.
+        num_workers: data loader worker processes.
+        precision: Lightning precision (``32``, ``bf16-mixed``, ``16-mixed``).
+        accelerator: ``auto``, ``cpu`` or ``gpu``.
+        devices: devices per node (DDP when > 1).
+        num_nodes: nodes (multi-node DDP).
+        strategy: Lightning strategy (``auto``, ``ddp``, ``ddp_spawn``).
+        init_from: a model file to fine-tune from (its charset grows with new characters).
+        limit_train_batches: fraction or count of batches per epoch (1.0: all), for quick runs.
+    """
+
+    batch_size: int = 32
+    max_epochs: int = 30
+    max_minutes: float = 0.0
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    schedule: Literal["onecycle", "cosine", "constant"] = "onecycle"
+    grad_clip: float = 5.0
+    patience: int = 8
+    save_top_k: int = 2
+    val_every_epochs: int = 1
+    num_workers: int = 0
+    precision: str = "32"
+    accelerator: str = "auto"
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    init_from: str = ""
+    limit_train_batches: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.max_epochs < 1 or self.lr <= 0:
+            raise ConfigError("training.batch_size, max_epochs and lr must be positive")
+        if self.schedule not in ("onecycle", "cosine", "constant"):
+            raise ConfigError(f"training.schedule must be onecycle, cosine or constant, not {self.schedule!r}")
+
+
+@dataclass
+class Config:
+    """A whole training recipe.
+
+    Args:
+        name: the run's name (folder under ``output_dir``).
+        output_dir: where runs are written.
+        model_out: where the final model file goes (default ``<run>/model.safetensors``).
+        seed: seeds Python, numpy and torch.
+    """
+
+    name: str = "run"
+    output_dir: str = "runs"
+    model_out: str = ""
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)
+    data: DataConfig = field(default_factory=DataConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _build(cls: Any, data: Any, where: str) -> Any:
+    """Recursively build dataclass ``cls`` from plain data, rejecting unknown keys."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or 'config'} must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in {where or 'config'}: {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    values = {key: _convert(hints[key], value, f"{where}.{key}".lstrip(".")) for key, value in data.items()}
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"invalid {where or 'config'}: {err}") from err
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list")
+        return [_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is tuple:
+        return tuple(value) if isinstance(value, list | tuple) else value
+    if origin is Literal:
+        if value not in typing.get_args(hint):
+            raise ConfigError(f"{where} must be one of {typing.get_args(hint)}, not {value!r}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        return value
+    if hint in (int, float) and isinstance(value, str):
+        # YAML 1.1 reads "3e-4" as a string; accept numbers written that way.
+        try:
+            value = hint(value)
+        except ValueError as err:
+            raise ConfigError(f"{where} must be {hint.__name__}, not {value!r}") from err
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if hint is str and value is not None and not isinstance(value, str):
+        return str(value)
+    if hint in (int, float, bool) and not isinstance(value, hint):
+        raise ConfigError(f"{where} must be {hint.__name__}, not {value!r}")
+    return value
+
+
+def apply_override(data: dict[str, Any], override: str) -> None:
+    """Apply one ``a.b.c=value`` override in place; the value is parsed as YAML (numbers, lists, ...)."""
+    if "=" not in override:
+        raise ConfigError(f"override {override!r} must look like key.path=value")
+    key, raw = override.split("=", 1)
+    value = yaml.safe_load(raw) if raw.strip() else ""
+    node: Any = data
+    parts = key.strip().split(".")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):  # data.train.0.limit=100 indexes into a list of sources
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(f"override {override!r}: {part} is not an index of a {len(node)}-item list")
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ConfigError(f"override {override!r}: {parts[i - 1]} is not a section")
+
+
+def config_from_dict(data: dict[str, Any], overrides: list[str] | None = None) -> Config:
+    """Build and validate a :class:`Config` from plain data and overrides."""
+    data = dict(data)
+    for override in overrides or []:
+        apply_override(data, override)
+    try:
+        return typing.cast(Config, _build(Config, data, ""))
+    except ScribaError:
+        raise
+    except (TypeError, ValueError) as err:
+        raise ConfigError(str(err)) from err
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read a YAML recipe and apply ``key=value`` overrides.
+
+    Raises:
+        ConfigError: missing file, bad YAML, unknown keys or invalid values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: invalid YAML: {err}") from err
+    return config_from_dict(data, overrides)
+
+
+def save_config(config: Config, path: Path) -> None:
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -1,0 +1,208 @@
+"""Records -> torch samples -> padded batches.
+
+Shapes: ``Sample.image`` (1, H, W) float32 (ink 1, paper 0); ``Batch.images`` (N, 1, H, Wmax) zero
+padded on the right with ``widths`` (N,); ``targets`` (sum L,) concatenated ids with
+``target_lengths`` (N,): the layout ``F.ctc_loss`` takes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from scriba.charset import Charset
+from scriba.data.augment import augment_image, build_augmentation
+from scriba.data.cleaning import CleaningReport
+from scriba.data.images import Preprocessing, load_image, to_model_input
+from scriba.data.ink import InkStyle, render_ink
+from scriba.data.records import Record
+from scriba.errors import ScribaError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Sample:
+    image: torch.Tensor  # (1, H, W) float32
+    target: torch.Tensor  # (L,) int64
+    text: str
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor  # (N, 1, H, Wmax)
+    widths: torch.Tensor  # (N,)
+    targets: torch.Tensor  # (sum L,)
+    target_lengths: torch.Tensor  # (N,)
+    texts: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def collate(samples: Sequence[Sample]) -> Batch:
+    """Pad images to the widest on the right with paper (0) and concatenate targets."""
+    height = samples[0].image.shape[1]
+    widths = torch.tensor([s.image.shape[2] for s in samples])
+    images = torch.zeros(len(samples), 1, height, int(widths.max()))
+    for i, sample in enumerate(samples):
+        images[i, :, :, : sample.image.shape[2]] = sample.image
+    targets = torch.cat([s.target for s in samples])
+    target_lengths = torch.tensor([len(s.target) for s in samples])
+    return Batch(images, widths, targets, target_lengths, [s.text for s in samples])
+
+
+def render_record(record: Record, preprocessing: Preprocessing, ink_style: InkStyle | None = None) -> np.ndarray:
+    """The preprocessed uint8 image (height, W) of an image or ink record.
+
+    Raises:
+        ImageError / DataFormatError: the image cannot be read or the ink has no points.
+    """
+    if record.ink is not None:
+        gray = render_ink(record.ink, ink_style)
+    elif record.image is not None:
+        gray = load_image(record.image)
+    else:
+        raise ScribaError(f"{record.name}: record has neither image nor ink")
+    return preprocessing.apply(gray)
+
+
+def ctc_frames_needed(ids: Sequence[int]) -> int:
+    """Frames CTC needs for a label: one per character plus a blank between repeated characters."""
+    return len(ids) + sum(a == b for a, b in zip(ids, ids[1:], strict=False))
+
+
+def _render_all(args: tuple[list[Record], Preprocessing, InkStyle | None]) -> list[np.ndarray | str]:
+    records, preprocessing, style = args
+    out: list[np.ndarray | str] = []
+    for record in records:
+        try:
+            out.append(render_record(record, preprocessing, style))
+        except ScribaError as err:
+            out.append(str(err))
+    return out
+
+
+def load_images(
+    records: list[Record],
+    preprocessing: Preprocessing,
+    charset: Charset,
+    report: CleaningReport | None = None,
+    ink_style: InkStyle | None = None,
+    frames_for_width: Callable[[int], int] | None = None,
+    workers: int = 1,
+) -> tuple[list[Record], list[np.ndarray]]:
+    """Load and preprocess every record once, dropping (and reporting) what cannot be used.
+
+    Reasons added to ``report``: ``unreadable_image`` and ``label_too_long`` (the label needs more CTC
+    frames than the model gives for this image's width, via ``frames_for_width``).
+
+    Returns:
+        The kept records and their preprocessed uint8 images, in order.
+    """
+    report = report or CleaningReport(total=len(records))
+    chunks = [records[i : i + 256] for i in range(0, len(records), 256)]
+    jobs = [(chunk, preprocessing, ink_style) for chunk in chunks]
+    if workers > 1 and len(chunks) > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            results = [item for part in pool.map(_render_all, jobs) for item in part]
+    else:
+        results = [item for job in jobs for item in _render_all(job)]
+    kept_records, images = [], []
+    for record, result in zip(records, results, strict=True):
+        if isinstance(result, str):
+            report.drop("unreadable_image", record, result)
+            continue
+        if frames_for_width is not None and record.text is not None:
+            needed = ctc_frames_needed(charset.encode(record.text, unknown="drop"))
+            available = frames_for_width(result.shape[1])
+            if needed > available:
+                report.drop("label_too_long", record, f"{needed} frames needed, {available} available")
+                continue
+        kept_records.append(record)
+        images.append(result)
+    report.kept = len(kept_records)
+    return kept_records, images
+
+
+class HandwritingDataset(Dataset[Sample]):
+    """Preprocessed images held in memory with their encoded labels.
+
+    Args:
+        images: uint8 (height, W) dark-on-light images (see :func:`load_images`).
+        texts: their labels.
+        charset: encodes the labels (unknown characters are an error: clean first).
+        augment: augmentation strength, 0 to 1 (train only).
+        seed: seeds the augmentation.
+    """
+
+    def __init__(
+        self, images: list[np.ndarray], texts: list[str], charset: Charset, augment: float = 0.0, seed: int = 0
+    ) -> None:
+        if len(images) != len(texts):
+            raise ValueError("images and texts differ in length")
+        self.images = images
+        self.texts = texts
+        self.targets = [torch.tensor(charset.encode(t), dtype=torch.long) for t in texts]
+        self.augmentation = build_augmentation(augment, seed)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> Sample:
+        image = augment_image(self.augmentation, self.images[index])
+        return Sample(torch.from_numpy(to_model_input(image)), self.targets[index], self.texts[index])
+
+    @property
+    def widths(self) -> list[int]:
+        return [image.shape[1] for image in self.images]
+
+
+class WidthBucketSampler(Sampler[list[int]]):
+    """Batches of similar widths (less padding, faster steps), in random order each epoch.
+
+    Indices are sorted by width within random pools of ``50 * batch_size``, cut into batches, and the
+    batches shuffled: close to random order while keeping padding small. Under DDP each of
+    ``world_size`` ranks takes every ``world_size``-th batch (the same count on every rank, so no
+    rank waits for another at the end of an epoch).
+    """
+
+    def __init__(
+        self, widths: Sequence[int], batch_size: int, shuffle: bool = True, seed: int = 0, rank: int = 0, world_size: int = 1
+    ) -> None:
+        self.widths = list(widths)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        batches = (len(self.widths) + self.batch_size - 1) // self.batch_size
+        return max(1, batches // self.world_size) if self.world_size > 1 else batches
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = random.Random(self.seed + self.epoch)
+        self.epoch += 1
+        order = list(range(len(self.widths)))
+        if self.shuffle:
+            rng.shuffle(order)
+        pool = 50 * self.batch_size
+        batches = []
+        for start in range(0, len(order), pool):
+            chunk = sorted(order[start : start + pool], key=self.widths.__getitem__)
+            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        if self.shuffle:
+            rng.shuffle(batches)
+        if self.world_size > 1:
+            # Wrap around so every rank gets len(self) batches even when they do not divide evenly.
+            batches = [batches[(self.rank + i * self.world_size) % len(batches)] for i in range(len(self))]
+        yield from batches

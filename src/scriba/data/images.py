@@ -1,0 +1,127 @@
+"""Image loading and the preprocessing every model input goes through.
+
+Convention: loaded images are uint8 grayscale with dark ink on a light background. Model inputs are
+float32 with ink = 1.0 and background = 0.0, so that zero padding is blank paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from scriba.errors import ImageError
+
+ImageLike = str | Path | np.ndarray | Any  # Any: PIL.Image.Image, imported lazily
+
+
+def load_image(source: ImageLike) -> np.ndarray:
+    """Load a path, numpy array or PIL image as uint8 grayscale (H, W), dark ink on light paper.
+
+    Raises:
+        ImageError: the file is missing, empty or not a decodable image, or the array is empty.
+    """
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"image not found: {path}")
+        data = np.fromfile(path, dtype=np.uint8)
+        if data.size == 0:
+            raise ImageError(f"image file is empty: {path}")
+        # IMREAD_GRAYSCALE also converts palette/RGBA PNGs and 16-bit images.
+        image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise ImageError(f"cannot decode image: {path}")
+    else:
+        image = _array_from(source)
+    if image.size == 0 or min(image.shape[:2]) == 0:
+        raise ImageError("image is empty")
+    return ensure_dark_on_light(image)
+
+
+def _array_from(source: Any) -> np.ndarray:
+    if not isinstance(source, np.ndarray):
+        try:
+            source = np.asarray(source.convert("L"))  # PIL image
+        except AttributeError as err:
+            raise ImageError(f"not an image: {type(source).__name__}") from err
+    array = source
+    if array.ndim == 3:
+        if array.shape[2] == 4:
+            array = cv2.cvtColor(array, cv2.COLOR_RGBA2GRAY)
+        elif array.shape[2] == 3:
+            array = cv2.cvtColor(array, cv2.COLOR_RGB2GRAY)
+        elif array.shape[2] == 1:
+            array = array[:, :, 0]
+    if array.ndim != 2:
+        raise ImageError(f"image array must be (H, W) or (H, W, C), got shape {source.shape}")
+    if array.dtype != np.uint8:
+        high = 1.0 if np.issubdtype(array.dtype, np.floating) and float(array.max(initial=0)) <= 1.0 else 255.0
+        array = np.clip(array.astype(np.float32) * (255.0 / high), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(array)
+
+
+def ensure_dark_on_light(gray: np.ndarray) -> np.ndarray:
+    """Invert light-on-dark images (e.g. chalk, dark-mode canvases): paper is the majority of pixels."""
+    return 255 - gray if float(np.median(gray)) < 128 else gray
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How an image becomes a model input; saved in every model file.
+
+    Args:
+        height: output height in pixels.
+        mode: ``keep_ratio`` scales to ``height`` keeping the aspect ratio (batches are padded);
+            ``fixed`` fits the image into a ``width`` x ``height`` canvas, padding with paper
+            (the Kaggle names notebooks' 256x64 input).
+        width: canvas width for ``fixed``.
+        min_width: narrowest output of ``keep_ratio`` (very short words still get frames).
+        max_width: widest output of ``keep_ratio``; wider images are squeezed.
+    """
+
+    height: int = 32
+    mode: Literal["keep_ratio", "fixed"] = "keep_ratio"
+    width: int = 256
+    min_width: int = 16
+    max_width: int = 1600
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("keep_ratio", "fixed"):
+            raise ValueError(f"preprocessing mode must be keep_ratio or fixed, not {self.mode!r}")
+        if self.height < 8 or self.width < 8 or self.min_width < 1 or self.max_width < self.min_width:
+            raise ValueError(f"invalid preprocessing sizes: {self}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessing:
+        return cls(**data)
+
+    def apply(self, gray: np.ndarray) -> np.ndarray:
+        """Resize a uint8 dark-on-light image: (H, W) -> (height, W') uint8."""
+        h, w = gray.shape
+        if self.mode == "fixed":
+            scale = min(self.height / h, self.width / w)
+            new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+            resized = cv2.resize(gray, (new_w, new_h), interpolation=_interpolation(scale))
+            canvas = np.full((self.height, self.width), 255, np.uint8)
+            top = (self.height - new_h) // 2
+            canvas[top : top + new_h, :new_w] = resized
+            return canvas
+        new_w = int(np.clip(round(w * self.height / h), self.min_width, self.max_width))
+        return cv2.resize(gray, (new_w, self.height), interpolation=_interpolation(self.height / h))
+
+
+def _interpolation(scale: float) -> int:
+    # INTER_AREA antialiases when shrinking; INTER_LINEAR is the better choice when enlarging.
+    return cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+
+
+def to_model_input(gray: np.ndarray) -> np.ndarray:
+    """uint8 dark-on-light (H, W) -> float32 (1, H, W) with ink = 1, paper = 0."""
+    return ((255.0 - gray.astype(np.float32)) / 255.0)[None]

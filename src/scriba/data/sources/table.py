@@ -1,0 +1,55 @@
+"""Generic `path,text` tables (CSV or TSV); paths are relative to the table's folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from scriba.data.records import Record
+from scriba.errors import DataFormatError
+
+
+def read_csv_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """Read a CSV/TSV as strings, keeping empty cells as None; check the required columns.
+
+    Raises:
+        DataFormatError: the file is missing, unreadable or lacks a required column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(f"table not found: {path}")
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    try:
+        # keep_default_na=False: a name like "NA" or "NULL" is a label, not a missing value.
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataFormatError(f"cannot read table {path}: {err}") from err
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataFormatError(
+            f"table {path} lacks column(s) {', '.join(missing)}; it has: {', '.join(map(str, frame.columns))}"
+        )
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def read_table(path: Path, split: str | None = None) -> list[Record]:
+    """Read a `path,text` table. An optional `split` column is filtered by ``split``.
+
+    Raises:
+        DataFormatError: see :func:`read_csv_table`, or ``split`` given for a table without one.
+    """
+    path = Path(path)
+    frame = read_csv_table(path, ("path", "text"))
+    if split is not None:
+        if "split" not in frame.columns:
+            raise DataFormatError(f"table {path} has no split column to select {split!r} from")
+        frame = frame[frame["split"] == split]
+    root = path.parent
+    records = []
+    for row in frame.itertuples(index=False):
+        meta = {"id": row.path, "source": "table"}
+        if split is not None:
+            meta["split"] = split
+        records.append(Record(text=row.text, image=root / str(row.path), meta=meta))
+    return records

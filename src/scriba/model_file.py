@@ -1,0 +1,141 @@
+"""One self-describing model file: safetensors weights + JSON metadata in the safetensors header.
+
+The metadata holds everything needed to rebuild and use the model: architecture name and arguments,
+charset, preprocessing, ink style, plus the training config, data card and metrics for the record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from scriba.charset import Charset
+from scriba.data.images import Preprocessing
+from scriba.data.ink import InkStyle
+from scriba.errors import ConfigError, ModelFileError
+from scriba.models import RecognitionModel, build_model
+
+FORMAT = "scriba-model"
+FORMAT_VERSION = 1
+_KEY = "scriba"
+
+
+@dataclass
+class ModelFile:
+    """A model and what it needs to read handwriting.
+
+    Attributes:
+        model: the network, in eval mode.
+        architecture: registry name.
+        charset: characters the model outputs.
+        preprocessing: how images become inputs.
+        ink_style: how ink is rendered for it.
+        info: the rest of the metadata (training config, data card, metrics, ...).
+    """
+
+    model: RecognitionModel
+    architecture: str
+    charset: Charset
+    preprocessing: Preprocessing
+    ink_style: InkStyle = field(default_factory=InkStyle)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_args(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.model.args)
+
+
+def save_model_file(path: str | Path, model_file: ModelFile) -> Path:
+    """Write the model file atomically (temp file + rename: an interrupted save leaves the old file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": model_file.architecture,
+        "model_args": model_file.model_args,
+        "num_classes": model_file.charset.num_classes,
+        "charset": model_file.charset.to_dict(),
+        "preprocessing": model_file.preprocessing.to_dict(),
+        "ink_style": dataclasses.asdict(model_file.ink_style),
+        "info": model_file.info,
+    }
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model_file.model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={_KEY: json.dumps(metadata, ensure_ascii=False, default=str)})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a model file, without loading the weights.
+
+    Raises:
+        ModelFileError: missing, truncated or not a scriba model file, or of another format version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"model file not found: {path}")
+    try:
+        with open(path, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            if size <= 0 or size > path.stat().st_size - 8:
+                raise ModelFileError(f"{path} is truncated or not a safetensors file")
+            header = json.loads(f.read(size))
+    except (OSError, ValueError, UnicodeDecodeError) as err:
+        raise ModelFileError(f"{path} is not a valid model file: {err}") from err
+    raw = (header.get("__metadata__") or {}).get(_KEY)
+    if raw is None:
+        raise ModelFileError(f"{path} is a safetensors file but not a scriba model (no scriba metadata)")
+    metadata: dict[str, Any] = json.loads(raw)
+    if metadata.get("format") != FORMAT or metadata.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path} has model format version {metadata.get('format_version')!r}; "
+            f"this scriba reads version {FORMAT_VERSION}"
+        )
+    return metadata
+
+
+def load_model_file(path: str | Path, device: str | torch.device = "cpu") -> ModelFile:
+    """Rebuild the model from its file.
+
+    Raises:
+        ModelFileError: see :func:`read_metadata`, or the weights do not fit the architecture.
+    """
+    path = Path(path)
+    metadata = read_metadata(path)
+    try:
+        tensors = load_file(path, device=str(device))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ModelFileError(f"{path} is truncated or corrupt: {err}") from err
+    try:
+        charset = Charset.from_dict(metadata["charset"])
+        preprocessing = Preprocessing.from_dict(metadata["preprocessing"])
+        model = build_model(metadata["architecture"], charset.num_classes, preprocessing.height, metadata["model_args"])
+        model.load_state_dict(tensors)
+    except (KeyError, TypeError, ConfigError, RuntimeError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelFileError(f"{path} does not match its architecture: {first_line}") from err
+    model.to(device).eval()
+    return ModelFile(
+        model=model,
+        architecture=metadata["architecture"],
+        charset=charset,
+        preprocessing=preprocessing,
+        ink_style=InkStyle(**metadata.get("ink_style", {})),
+        info=metadata.get("info", {}),
+    )

@@ -1,0 +1,22 @@
+"""Recognition architectures behind one registry."""
+
+from scriba.models import crnn as _crnn  # noqa: F401  (registers the architectures)
+from scriba.models.registry import (
+    RecognitionModel,
+    build_model,
+    count_parameters,
+    describe_model,
+    list_models,
+    model_args,
+    register_model,
+)
+
+__all__ = [
+    "RecognitionModel",
+    "build_model",
+    "count_parameters",
+    "describe_model",
+    "list_models",
+    "model_args",
+    "register_model",
+]

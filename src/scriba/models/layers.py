@@ -1,0 +1,47 @@
+"""Building blocks shared by the architectures."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, kernel: int = 3, padding: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        # bias=False: batch norm's shift makes a conv bias redundant.
+        nn.Conv2d(in_channels, out_channels, kernel, padding=padding, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class SequenceHead(nn.Module):
+    """Feature map -> sequence -> BiLSTMs -> per-frame log-probabilities.
+
+    The map (N, C, H, T) is flattened to (T, N, C*H) (the CRNN "map-to-sequence"), optionally
+    projected, run through bidirectional LSTMs and a linear classifier.
+    """
+
+    def __init__(
+        self, in_features: int, num_classes: int, hidden: int, layers: int, dropout: float, projection: int = 0
+    ) -> None:
+        super().__init__()
+        self.projection = nn.Sequential(nn.Linear(in_features, projection), nn.ReLU(inplace=True)) if projection else None
+        self.dropout = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(
+            projection or in_features,
+            hidden,
+            num_layers=layers,
+            bidirectional=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
+        self.classifier = nn.Linear(2 * hidden, num_classes)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, T) -> log_probs (T, N, num_classes)."""
+        n, c, h, t = features.shape
+        sequence = features.permute(3, 0, 1, 2).reshape(t, n, c * h)
+        if self.projection is not None:
+            sequence = self.projection(sequence)
+        sequence, _ = self.lstm(self.dropout(sequence))
+        return self.classifier(self.dropout(sequence)).log_softmax(-1)

@@ -1,0 +1,246 @@
+"""Training with Lightning: CTC loss, AdamW + schedule, early stopping on val/cer, checkpoints, resume.
+
+``fit(config)`` reads and cleans the data, builds (or fine-tunes) the model, trains, and writes one
+model file. Run folder: ``<output_dir>/<name>/`` with ``config.yaml``, ``cleaning_*.json``,
+``checkpoints/`` (best-k by val/cer + last, for resume), ``csv/`` and ``tensorboard/`` logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, OnExceptionCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from torch.utils.data import DataLoader
+
+from scriba.charset import Charset
+from scriba.config import Config, save_config
+from scriba.data.dataset import Batch, HandwritingDataset, WidthBucketSampler, collate
+from scriba.decoding import greedy_decode
+from scriba.metrics import edit_distance
+from scriba.model_file import ModelFile, load_model_file, save_model_file
+from scriba.models import RecognitionModel, build_model
+from scriba.training_data import PreparedData, prepare_data
+
+log = logging.getLogger(__name__)
+
+
+class RecognizerModule(L.LightningModule):
+    """CTC training of a :class:`RecognitionModel`; validation decodes greedily and logs val/cer, val/wer, val/exact."""
+
+    def __init__(self, model: RecognitionModel, charset: Charset, config: Config) -> None:
+        super().__init__()
+        self.model = model
+        self.charset = charset
+        self.config = config
+        self._val_counts = torch.zeros(6, dtype=torch.float64)
+
+    def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model(images, widths)
+
+    def _loss(self, batch: Batch) -> torch.Tensor:
+        log_probs, output_lengths = self.model(batch.images, batch.widths)
+        # CTC in float32 even under mixed precision; zero_infinity guards against an impossible alignment
+        # slipping through (cleaning already drops labels longer than their image allows).
+        return F.ctc_loss(
+            log_probs.float(), batch.targets, output_lengths, batch.target_lengths, blank=0, zero_infinity=True
+        )
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        loss = self._loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch))
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        # char errors, chars, word errors, words, exact matches, samples: summed, then all-reduced under DDP.
+        self._val_counts = torch.zeros(6, dtype=torch.float64)
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        log_probs, output_lengths = self.model(batch.images, batch.widths)
+        loss = F.ctc_loss(log_probs.float(), batch.targets, output_lengths, batch.target_lengths, zero_infinity=True)
+        self.log("val/loss", loss, batch_size=len(batch), sync_dist=True)
+        predictions = [self.charset.decode(d.ids) for d in greedy_decode(log_probs, output_lengths)]
+        for p, t in zip(predictions, batch.texts, strict=True):
+            self._val_counts += torch.tensor(
+                [edit_distance(p, t), len(t), edit_distance(p.split(), t.split()), len(t.split()), p == t, 1],
+                dtype=torch.float64,
+            )
+
+    def on_validation_epoch_end(self) -> None:
+        counts = self._val_counts.to(self.device)
+        if self.trainer.world_size > 1:
+            counts = self.all_gather(counts).sum(0)
+        char_errors, chars, word_errors, words, exact, n = counts.tolist()
+        self.log_dict(
+            {
+                "val/cer": char_errors / max(chars, 1),
+                "val/wer": word_errors / max(words, 1),
+                "val/exact": exact / max(n, 1),
+            },
+            prog_bar=True,
+        )
+
+    def configure_optimizers(self) -> Any:
+        t = self.config.training
+        optimizer = torch.optim.AdamW(self.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        if t.schedule == "constant":
+            return optimizer
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        if t.schedule == "onecycle":
+            scheduler: torch.optim.lr_scheduler.LRScheduler = torch.optim.lr_scheduler.OneCycleLR(
+                optimizer, max_lr=t.lr, total_steps=total, pct_start=min(0.3, 1000 / total + 0.02)
+            )
+        else:
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+
+class RecognitionData(L.LightningDataModule):
+    """Loaders over prepared data; training batches group similar widths and are split across DDP ranks."""
+
+    def __init__(self, data: PreparedData, config: Config) -> None:
+        super().__init__()
+        self.data = data
+        self.config = config
+
+    def train_dataloader(self) -> DataLoader[Any]:
+        t = self.config.training
+        dataset = HandwritingDataset(
+            self.data.train_images, self.data.train_texts, self.data.charset, self.config.data.augment, self.config.seed
+        )
+        sampler = WidthBucketSampler(
+            dataset.widths, t.batch_size, shuffle=True, seed=self.config.seed,
+            rank=self.trainer.global_rank, world_size=self.trainer.world_size,
+        )  # fmt: skip
+        return DataLoader(
+            dataset, batch_sampler=sampler, collate_fn=collate, num_workers=t.num_workers,
+            persistent_workers=t.num_workers > 0,
+        )  # fmt: skip
+
+    def val_dataloader(self) -> DataLoader[Any]:
+        dataset = HandwritingDataset(self.data.val_images, self.data.val_texts, self.data.charset)
+        sampler = WidthBucketSampler(
+            dataset.widths, 2 * self.config.training.batch_size, shuffle=False,
+            rank=self.trainer.global_rank, world_size=self.trainer.world_size,
+        )  # fmt: skip
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
+
+    def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
+        return Batch(
+            batch.images.to(device), batch.widths.to(device), batch.targets.to(device),
+            batch.target_lengths.to(device), batch.texts,
+        )  # fmt: skip
+
+
+@dataclass
+class FitResult:
+    model_path: Path
+    best_val_cer: float
+    run_dir: Path
+
+
+def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
+    """A fresh model, or the ``training.init_from`` model with its classifier grown to ``charset``.
+
+    Classes the old model knew keep their weights (the charset was extended, so their ids are unchanged).
+    """
+    model = build_model(config.model.name, charset.num_classes, config.preprocessing.height, config.model.args)
+    if not config.training.init_from:
+        return model
+    base = load_model_file(config.training.init_from)
+    state = base.model.state_dict()
+    own = model.state_dict()
+    for key, value in state.items():
+        if key in own and own[key].shape == value.shape:
+            own[key] = value
+        elif key in own and own[key].shape[1:] == value.shape[1:] and own[key].shape[0] > value.shape[0]:
+            own[key][: value.shape[0]] = value  # classifier rows of the old characters
+        else:
+            log.warning("fine-tuning: %s does not fit (%s vs %s); left at its initial value", key, value.shape, own.get(key))
+    model.load_state_dict(own)
+    return model
+
+
+def fit(config: Config, resume: bool = False) -> FitResult:
+    """Train per ``config`` and write the model file.
+
+    Args:
+        config: the recipe.
+        resume: continue from ``<run>/checkpoints/last.ckpt`` (after an interruption).
+
+    Returns:
+        Where the model file went and its best validation CER.
+    """
+    L.seed_everything(config.seed, workers=True)
+    run_dir = config.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(config, run_dir / "config.yaml")
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if resume and not last.is_file():
+        raise FileNotFoundError(f"nothing to resume: {last} does not exist")
+
+    data = prepare_data(config, run_dir)
+    model = build_or_finetune(config, data.charset)
+    module = RecognizerModule(model, data.charset, config)
+    t = config.training
+
+    checkpoint_dir = run_dir / "checkpoints"
+    # Lightning writes checkpoints through an fsspec transaction (temp file, then move), so an
+    # interrupted save never leaves a half-written checkpoint.
+    best = ModelCheckpoint(
+        dirpath=checkpoint_dir, filename="best-{epoch:03d}", monitor="val/cer", mode="min",
+        save_top_k=t.save_top_k, save_last=True, auto_insert_metric_name=False,
+    )  # fmt: skip
+    callbacks: list[L.Callback] = [
+        best,
+        EarlyStopping(monitor="val/cer", mode="min", patience=t.patience),
+        OnExceptionCheckpoint(dirpath=checkpoint_dir, filename="last"),
+        LearningRateMonitor(logging_interval="epoch"),
+    ]
+    trainer = L.Trainer(
+        default_root_dir=run_dir,
+        max_epochs=t.max_epochs,
+        max_time={"minutes": t.max_minutes} if t.max_minutes else None,
+        accelerator=t.accelerator,
+        devices=t.devices,
+        num_nodes=t.num_nodes,
+        strategy=t.strategy,
+        precision=t.precision,  # type: ignore[arg-type]
+        gradient_clip_val=t.grad_clip or None,
+        check_val_every_n_epoch=t.val_every_epochs,
+        limit_train_batches=t.limit_train_batches,
+        callbacks=callbacks,
+        logger=[CSVLogger(run_dir, name="csv", version=""), TensorBoardLogger(run_dir, name="tensorboard", version="")],
+        log_every_n_steps=10,
+        use_distributed_sampler=False,  # WidthBucketSampler splits batches across ranks itself
+        deterministic=False,
+        enable_model_summary=True,
+    )
+    trainer.fit(module, datamodule=RecognitionData(data, config), ckpt_path=str(last) if resume else None)
+
+    best_path = best.best_model_path or str(last)
+    best_score = float(best.best_model_score) if best.best_model_score is not None else math.nan
+    if trainer.global_rank == 0 and best_path:
+        state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+        module.load_state_dict(state)
+    model_path = Path(config.model_out) if config.model_out else run_dir / "model.safetensors"
+    if trainer.global_rank == 0:
+        info = {
+            "name": config.name,
+            "training_config": config.to_dict(),
+            "data": data.card,
+            "metrics": {"val/cer": best_score, "epochs": trainer.current_epoch, "steps": trainer.global_step},
+        }
+        save_model_file(
+            model_path,
+            ModelFile(module.model.cpu().eval(), config.model.name, data.charset, config.preprocessing, config.data.ink, info),
+        )
+        log.info("model written to %s (best val/cer %.4f)", model_path, best_score)
+    return FitResult(model_path, best_score, run_dir)

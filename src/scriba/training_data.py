@@ -1,0 +1,98 @@
+"""Read, clean and load a config's training and validation data, with a data card for the model file."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from scriba.charset import Charset
+from scriba.config import Config
+from scriba.data.cleaning import CleaningReport, clean
+from scriba.data.dataset import load_images
+from scriba.data.records import Record
+from scriba.data.sources import SourceConfig, read_source
+from scriba.errors import ConfigError, DataFormatError
+from scriba.model_file import read_metadata
+from scriba.models import build_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedData:
+    """Cleaned, preprocessed training and validation data (uint8 images in memory)."""
+
+    charset: Charset
+    train_images: list[np.ndarray]
+    train_texts: list[str]
+    val_images: list[np.ndarray]
+    val_texts: list[str]
+    card: dict[str, Any] = field(default_factory=dict)
+
+
+def read_sources(config: Config, sources: list[SourceConfig]) -> list[Record]:
+    records: list[Record] = []
+    for source in sources:
+        records += read_source(config.data.resolve(source))
+    return records
+
+
+def choose_charset(config: Config, texts: list[str]) -> Charset:
+    """The configured charset, else the fine-tuned model's grown by new characters, else the texts' own."""
+    if config.data.charset:
+        return Charset(config.data.charset, max_label_length=max((len(t) for t in texts), default=0))
+    if config.training.init_from:
+        base = Charset.from_dict(read_metadata(config.training.init_from)["charset"])
+        grown = base.extend(texts)
+        if len(grown) > len(base):
+            log.info("fine-tuning: charset grows by %r", grown.characters[len(base) :])
+        return grown
+    return Charset.from_texts(texts)
+
+
+def prepare_data(config: Config, run_dir: Path) -> PreparedData:
+    """Read sources, clean labels, pick the charset, load images; save the cleaning reports in ``run_dir``.
+
+    Raises:
+        ConfigError: no training or validation sources, or nothing left after cleaning.
+    """
+    if not config.data.train or not config.data.val:
+        raise ConfigError("the config needs data.train and data.val sources")
+    train_records, train_report = clean(read_sources(config, config.data.train), config.data.cleaning)
+    if not train_records:
+        raise DataFormatError("no training samples left after cleaning:\n" + train_report.summary())
+    charset = choose_charset(config, [r.text or "" for r in train_records])
+    # Explicit charset: labels with other characters are dropped (or trimmed) per the cleaning options.
+    if config.data.charset:
+        train_records, train_report = clean(read_sources(config, config.data.train), config.data.cleaning, charset)
+    val_records, val_report = clean(read_sources(config, config.data.val), config.data.cleaning, charset)
+
+    # output_lengths depends on the architecture only: a throwaway instance tells the frames per width.
+    probe = build_model(config.model.name, 2, config.preprocessing.height, config.model.args)
+
+    def frames(width: int) -> int:
+        return int(probe.output_lengths(torch.tensor([width]))[0])
+
+    workers = min(4, os.cpu_count() or 1)
+    loaded = {}
+    for split, records, report in (("train", train_records, train_report), ("val", val_records, val_report)):
+        kept, images = load_images(records, config.preprocessing, charset, report, config.data.ink, frames, workers)
+        report.save(run_dir / f"cleaning_{split}.json")
+        log.info("%s data: %s", split, report.summary())
+        if not kept:
+            raise DataFormatError(f"no {split} samples left after cleaning:\n{report.summary()}")
+        loaded[split] = (images, [r.text or "" for r in kept], report)
+    card = {
+        "train_sources": [s.__dict__ for s in config.data.train],
+        "val_sources": [s.__dict__ for s in config.data.val],
+        "train_samples": len(loaded["train"][1]),
+        "val_samples": len(loaded["val"][1]),
+        "cleaning": {split: loaded[split][2].to_dict() for split in loaded},
+    }
+    return PreparedData(charset, loaded["train"][0], loaded["train"][1], loaded["val"][0], loaded["val"][1], card)
