@@ -1,24 +1,104 @@
-"""The ``scriba`` command line: parse, call one library function, print a short summary."""
+"""The ``scriba`` command line: parse, call one library function, print a short summary.
+
+Errors a user can cause print one line on stderr and exit with status 2 (no traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from scriba.errors import ScribaError
 
 log = logging.getLogger("scriba")
 
 
+def _add_data_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument("--data", required=required, help="dataset: a path,text CSV/TSV, a Kaggle names CSV, "
+                        "IAM words.txt/lines.txt, or an IAM-OnDB folder")  # fmt: skip
+    parser.add_argument("--kind", default="auto", help="reader to use (default: detected from --data)")
+    parser.add_argument("--split", help="subset, e.g. testset_t for IAM-OnDB or validation for Kaggle")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N records")
+
+
+def _read_data(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+    from scriba.data.sources import SourceConfig, read_source
+
+    return read_source(SourceConfig(path=args.data, kind=args.kind, split=args.split, limit=args.limit))
+
+
 def _train(args: argparse.Namespace) -> int:
     from scriba.config import load_config
-    from scriba.training import fit
+    from scriba.training import export_best, fit
 
     config = load_config(args.config, args.set)
-    result = fit(config, resume=args.resume)
+    result = export_best(config) if args.export else fit(config, resume=args.resume)
     print(f"model: {result.model_path}\nbest val/cer: {result.best_val_cer:.4f}\nrun: {result.run_dir}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from scriba.evaluate import evaluate_to_folder
+    from scriba.recognizer import Recognizer
+
+    recognizer = Recognizer.load(args.model)
+    report, json_path = evaluate_to_folder(
+        recognizer, _read_data(args), Path(args.out), Path(args.json) if args.json else None,
+        args.unknown_labels, args.batch_size, args.grid,
+    )  # fmt: skip
+    print(report.summary())
+    print(f"report: {json_path}\nplots: {args.out}/")
+    return 0
+
+
+def _read(args: argparse.Namespace) -> int:
+    from scriba.recognizer import Recognizer
+
+    recognizer = Recognizer.load(args.model)
+    if args.data:
+        if args.index is None:
+            raise ScribaError("--data needs --index N (the item to show)")
+        records = _read_data(args)
+        if not 0 <= args.index < len(records):
+            raise ScribaError(f"--index {args.index} is out of range: the dataset has {len(records)} items (0..{len(records) - 1})")
+        record = records[args.index]
+        image = recognizer.prepare_record(record)
+        reading = recognizer.read_prepared([image])[0]
+        print(f"item {args.index} ({record.name})\ntruth:      {record.text}\nprediction: {reading.text}\nconfidence: {reading.confidence:.3f}")
+        if args.save:
+            from scriba.plots import plot_sample_grid
+
+            plot_sample_grid([image], [reading.text], [record.text], Path(args.save), columns=1)
+            print(f"image: {args.save}")
+        return 0
+    if not args.images:
+        raise ScribaError("give image paths to read, or --data D --index N")
+    readings = recognizer.read(args.images, batch_size=args.batch_size)
+    if args.json:
+        rows = [{"image": str(p), "text": r.text, "confidence": round(r.confidence, 4)} for p, r in zip(args.images, readings, strict=True)]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for path, reading in zip(args.images, readings, strict=True):
+            print(f"{path}\t{reading.text}\t{reading.confidence:.3f}")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from scriba.models import build_model, count_parameters, default_height, describe_model, list_models
+    from scriba.recognizer import available_models, resolve_model
+
+    print("architectures (parameters for 80 classes at the usual input height):")
+    for name in list_models():
+        height = default_height(name)
+        params = count_parameters(build_model(name, 80, height))
+        print(f"  {name:12s} {params / 1e6:6.2f}M  h={height:<3d} {describe_model(name)}")
+    print("shipped models:")
+    for name in available_models() or ["(none found)"]:
+        print(f"  {name}" + (f"  {resolve_model(name)}" if name != "(none found)" else ""))
     return 0
 
 
@@ -31,22 +111,48 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", required=True, help="YAML recipe (see configs/)")
     train.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values, e.g. training.lr=3e-4")
     train.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
+    train.add_argument("--export", action="store_true",
+                       help="do not train: write the model file from the run's best checkpoint so far")  # fmt: skip
     train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="score a model on a labeled dataset")
+    evaluate.add_argument("--model", default="default", help="model name or file (default: the default model)")
+    _add_data_arguments(evaluate, required=True)
+    evaluate.add_argument("--json", help="write the report here (default: OUT/report.json)")
+    evaluate.add_argument("--out", default="evaluation", help="folder for the report and plots (default: evaluation)")
+    evaluate.add_argument("--unknown-labels", choices=["error", "skip", "score"], default="error",
+                          help="labels with characters the model cannot produce: fail, skip them, or score them as errors")  # fmt: skip
+    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--grid", type=int, default=12, help="samples in the image grid")
+    evaluate.set_defaults(handler=_evaluate)
+
+    read = commands.add_parser("read", help="read handwriting in images")
+    read.add_argument("images", nargs="*", help="image files")
+    read.add_argument("--model", default="default", help="model name or file (default: the default model)")
+    read.add_argument("--json", action="store_true", help="print JSON")
+    read.add_argument("--batch-size", type=int, default=32)
+    _add_data_arguments(read, required=False)
+    read.add_argument("--index", type=int, help="with --data: the item to show with its truth")
+    read.add_argument("--save", help="with --data: save the item's image with truth and prediction (PNG)")
+    read.set_defaults(handler=_read)
+
+    models = commands.add_parser("models", help="list architectures and shipped models")
+    models.set_defaults(handler=_models)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose or args.command == "train" else logging.WARNING, format="%(message)s")
+    level = logging.INFO if args.verbose or args.command == "train" else logging.WARNING
+    logging.basicConfig(level=level, format="%(message)s")
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except ScribaError as err:
-        print(f"scriba: error: {err}".splitlines()[0] if "\n" not in str(err) else f"scriba: error: {err}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as err:
-        print(f"scriba: error: {err}", file=sys.stderr)
+    except (ScribaError, FileNotFoundError) as err:
+        # One line: multi-line messages (cleaning summaries) keep their first line here.
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"scriba: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("scriba: interrupted", file=sys.stderr)

@@ -74,6 +74,7 @@ def save_model_file(path: str | Path, model_file: ModelFile) -> Path:
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={_KEY: json.dumps(metadata, ensure_ascii=False, default=str)})
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a model file is meant to be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -7,6 +7,7 @@ model file. Run folder: ``<output_dir>/<name>/`` with ``config.yaml``, ``cleanin
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, OnExceptionCheckpoint
@@ -27,6 +29,7 @@ from scriba.decoding import greedy_decode
 from scriba.metrics import edit_distance
 from scriba.model_file import ModelFile, load_model_file, save_model_file
 from scriba.models import RecognitionModel, build_model
+from scriba.plots import plot_training_curves
 from scriba.training_data import PreparedData, prepare_data
 
 log = logging.getLogger(__name__)
@@ -44,6 +47,10 @@ class RecognizerModule(L.LightningModule):
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model(images, widths)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # The charset travels with every checkpoint so a run can be exported without re-reading its data.
+        checkpoint["scriba_charset"] = self.charset.to_dict()
 
     def _loss(self, batch: Batch) -> torch.Tensor:
         log_probs, output_lengths = self.model(batch.images, batch.widths)
@@ -139,6 +146,20 @@ class RecognitionData(L.LightningDataModule):
         )  # fmt: skip
 
 
+def read_history(metrics_csv: Path) -> list[dict[str, float]]:
+    """Per-epoch means of every logged metric from Lightning's CSV log (empty if there is none)."""
+    if not Path(metrics_csv).is_file():
+        return []
+    frame = pd.read_csv(metrics_csv)
+    if "epoch" not in frame:
+        return []
+    columns = [c for c in frame.columns if c.startswith(("train/", "val/"))]
+    per_epoch = frame.groupby("epoch")[columns].mean()
+    return [
+        {"epoch": int(epoch), **{k: float(v) for k, v in row.items() if pd.notna(v)}} for epoch, row in per_epoch.iterrows()
+    ]
+
+
 @dataclass
 class FitResult:
     model_path: Path
@@ -224,23 +245,55 @@ def fit(config: Config, resume: bool = False) -> FitResult:
         enable_model_summary=True,
     )
     trainer.fit(module, datamodule=RecognitionData(data, config), ckpt_path=str(last) if resume else None)
-
-    best_path = best.best_model_path or str(last)
+    if trainer.global_rank != 0:
+        return FitResult(Path(), math.nan, run_dir)
     best_score = float(best.best_model_score) if best.best_model_score is not None else math.nan
-    if trainer.global_rank == 0 and best_path:
-        state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
-        module.load_state_dict(state)
+    return export_run(config, Path(best.best_model_path or last), best_score, trainer.current_epoch, trainer.global_step)
+
+
+def export_run(config: Config, checkpoint: Path, best_score: float, epochs: int, steps: int) -> FitResult:
+    """Write the model file of a run from one of its checkpoints, with history, curves and data card."""
+    run_dir = config.run_dir
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    charset = Charset.from_dict(state["scriba_charset"])
+    model = build_model(config.model.name, charset.num_classes, config.preprocessing.height, config.model.args)
+    model.load_state_dict({k.removeprefix("model."): v for k, v in state["state_dict"].items()})
+    history = read_history(run_dir / "csv" / "metrics.csv")
+    if history:
+        plot_training_curves(history, run_dir / "curves.png")
+    card_path = run_dir / "data_card.json"
+    info = {
+        "name": config.name,
+        "training_config": config.to_dict(),
+        "data": json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {},
+        "metrics": {"val/cer": best_score, "epochs": epochs, "steps": steps, "checkpoint": checkpoint.name},
+        "history": history,
+    }
     model_path = Path(config.model_out) if config.model_out else run_dir / "model.safetensors"
-    if trainer.global_rank == 0:
-        info = {
-            "name": config.name,
-            "training_config": config.to_dict(),
-            "data": data.card,
-            "metrics": {"val/cer": best_score, "epochs": trainer.current_epoch, "steps": trainer.global_step},
-        }
-        save_model_file(
-            model_path,
-            ModelFile(module.model.cpu().eval(), config.model.name, data.charset, config.preprocessing, config.data.ink, info),
-        )
-        log.info("model written to %s (best val/cer %.4f)", model_path, best_score)
+    save_model_file(model_path, ModelFile(model.eval(), config.model.name, charset, config.preprocessing, config.data.ink, info))
+    log.info("model written to %s (val/cer %.4f, from %s)", model_path, best_score, checkpoint.name)
     return FitResult(model_path, best_score, run_dir)
+
+
+def export_best(config: Config) -> FitResult:
+    """The model file of an existing run from its best checkpoint (e.g. after an interrupted run).
+
+    Raises:
+        FileNotFoundError: the run has no checkpoints.
+    """
+    folder = config.run_dir / "checkpoints"
+    checkpoints = sorted(folder.glob("*.ckpt")) if folder.is_dir() else []
+    if not checkpoints:
+        raise FileNotFoundError(f"no checkpoints in {folder}")
+    scored = []
+    for path in checkpoints:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        for callback_state in state.get("callbacks", {}).values():
+            if "best_model_score" in callback_state and callback_state["best_model_score"] is not None:
+                scored.append((float(callback_state["best_model_score"]), Path(callback_state["best_model_path"]), state))
+    if scored:
+        score, best_path, state = min(scored, key=lambda item: item[0])
+        best_path = best_path if best_path.is_file() else folder / best_path.name
+    else:
+        score, best_path, state = math.nan, folder / "last.ckpt", torch.load(folder / "last.ckpt", map_location="cpu", weights_only=False)
+    return export_run(config, best_path, score, int(state.get("epoch", 0)), int(state.get("global_step", 0)))

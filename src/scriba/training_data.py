@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -95,4 +96,5 @@ def prepare_data(config: Config, run_dir: Path) -> PreparedData:
         "val_samples": len(loaded["val"][1]),
         "cleaning": {split: loaded[split][2].to_dict() for split in loaded},
     }
+    (run_dir / "data_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     return PreparedData(charset, loaded["train"][0], loaded["train"][1], loaded["val"][0], loaded["val"][1], card)

@@ -30,7 +30,7 @@ class NamesCRNNArgs:
     dropout: float = 0.3
 
 
-@register_model("names_crnn", NamesCRNNArgs, "Kaggle names notebooks' CRNN: 3 conv blocks, dense 64, 2 BiLSTM(256); 64x256 input")
+@register_model("names_crnn", NamesCRNNArgs, "Kaggle names notebooks' CRNN: 3 conv blocks, dense 64, 2 BiLSTM(256); 64x256 input", 64)
 class NamesCRNN(RecognitionModel):
     """Conv-BN-ReLU-MaxPool x3 (pools 2x2, 2x2, 2x1), map-to-sequence, dense, BiLSTMs, softmax.
 

@@ -36,18 +36,21 @@ class _Entry:
     cls: type[RecognitionModel]
     args_cls: type
     description: str
+    default_height: int
 
 
 _REGISTRY: dict[str, _Entry] = {}
 
 
-def register_model(name: str, args_cls: type, description: str) -> Callable[[type[RecognitionModel]], type[RecognitionModel]]:
-    """Class decorator adding an architecture under ``name`` with its argument dataclass."""
+def register_model(
+    name: str, args_cls: type, description: str, default_height: int = 32
+) -> Callable[[type[RecognitionModel]], type[RecognitionModel]]:
+    """Class decorator adding an architecture under ``name`` with its argument dataclass and usual input height."""
 
     def wrap(cls: type[RecognitionModel]) -> type[RecognitionModel]:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
-        _REGISTRY[name] = _Entry(cls, args_cls, description)
+        _REGISTRY[name] = _Entry(cls, args_cls, description, default_height)
         return cls
 
     return wrap
@@ -60,6 +63,11 @@ def list_models() -> list[str]:
 
 def describe_model(name: str) -> str:
     return _entry(name).description
+
+
+def default_height(name: str) -> int:
+    """The input height the architecture was designed for."""
+    return _entry(name).default_height
 
 
 def _entry(name: str) -> _Entry:

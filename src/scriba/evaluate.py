@@ -1,0 +1,215 @@
+"""Evaluate a model on a labeled dataset: ``evaluate(recognizer, records) -> EvalReport``.
+
+The report carries the summary metrics, per-character precision/recall/F1, the characters most
+often missed or confused, the worst samples, and every prediction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from scriba.data.cleaning import CleaningOptions, CleaningReport, clean
+from scriba.data.dataset import load_images
+from scriba.data.records import Record
+from scriba.errors import DataFormatError, UnknownCharactersError
+from scriba.metrics import character_stats, edit_distance, summary_metrics
+from scriba.plots import plot_char_f1, plot_sample_grid, plot_training_curves
+from scriba.recognizer import Recognizer
+
+log = logging.getLogger(__name__)
+
+UnknownLabels = Literal["error", "skip", "score"]
+
+
+@dataclass
+class SampleResult:
+    id: str
+    truth: str
+    prediction: str
+    confidence: float
+    edits: int
+
+
+@dataclass
+class EvalReport:
+    """Metrics of one model on one dataset. JSON keys follow the field names."""
+
+    model: str
+    n: int
+    cer: float
+    wer: float
+    exact_match: float
+    positional_char_accuracy: float
+    mean_char_precision: float
+    mean_char_recall: float
+    mean_char_f1: float
+    per_char: dict[str, dict[str, float | int]]
+    most_missed: list[tuple[str, int]]
+    most_confused: list[tuple[str, str, int]]
+    worst: list[SampleResult]
+    cleaning: dict[str, Any]
+    samples: list[SampleResult] = field(repr=False, default_factory=list)
+
+    def to_dict(self, with_samples: bool = True) -> dict[str, Any]:
+        data = asdict(self)
+        if not with_samples:
+            data.pop("samples")
+        return data
+
+    def save_json(self, path: Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+
+    def summary(self) -> str:
+        """A short human-readable summary for the CLI."""
+        lines = [
+            f"model {self.model} on {self.n} samples",
+            f"  cer {self.cer:.4f}   wer {self.wer:.4f}   exact_match {self.exact_match:.4f}   "
+            f"positional_char_accuracy {self.positional_char_accuracy:.4f}",
+            f"  mean char precision {self.mean_char_precision:.4f}  recall {self.mean_char_recall:.4f}  "
+            f"f1 {self.mean_char_f1:.4f}",
+            "  most missed: " + ", ".join(f"{c!r}x{k}" for c, k in self.most_missed[:8]),
+            "  most confused (truth->read): " + ", ".join(f"{a!r}->{b!r}x{k}" for a, b, k in self.most_confused[:8]),
+            "  worst samples:",
+        ]
+        lines += [f"    {s.id}: truth {s.truth!r} read {s.prediction!r} ({s.confidence:.2f})" for s in self.worst[:5]]
+        return "\n".join(lines)
+
+
+def prepare_eval_data(
+    recognizer: Recognizer,
+    records: list[Record],
+    unknown_labels: UnknownLabels = "error",
+    cleaning: CleaningOptions | None = None,
+) -> tuple[list[Record], list[np.ndarray], CleaningReport]:
+    """Clean labels and load images for evaluation.
+
+    Args:
+        unknown_labels: labels with characters the model cannot produce: ``error`` raises,
+            ``skip`` drops them (counted), ``score`` keeps them (they count as errors).
+
+    Raises:
+        UnknownCharactersError: with ``unknown_labels="error"``, listing the characters.
+        DataFormatError: nothing left to evaluate.
+    """
+    options = cleaning or CleaningOptions(unknown_characters="keep")
+    kept, report = clean(records, options)
+    if unknown_labels != "score":
+        unknown = {r.name: recognizer.charset.unknown(r.text or "") for r in kept}
+        unknown = {k: v for k, v in unknown.items() if v}
+        if unknown and unknown_labels == "error":
+            chars = set().union(*unknown.values())
+            raise UnknownCharactersError(
+                chars, f"in {len(unknown)} label(s) that model {recognizer.name} cannot produce (e.g. {next(iter(unknown))})"
+            )
+        kept, report2 = clean(kept, CleaningOptions(normalize_whitespace=False, special_labels=()), recognizer.charset)
+        report.dropped.update(report2.dropped)
+        report.examples.update(report2.examples)
+    kept, images = load_images(kept, recognizer.preprocessing, recognizer.charset, report, recognizer.model_file.ink_style)
+    if not kept:
+        raise DataFormatError("nothing to evaluate after cleaning:\n" + report.summary())
+    return kept, images, report
+
+
+def evaluate(
+    recognizer: Recognizer,
+    records: list[Record],
+    unknown_labels: UnknownLabels = "error",
+    batch_size: int = 32,
+    cleaning: CleaningOptions | None = None,
+) -> EvalReport:
+    """Read every labeled record and score the predictions against the labels."""
+    kept, images, report = prepare_eval_data(recognizer, records, unknown_labels, cleaning)
+    return score(recognizer, kept, images, report, batch_size)
+
+
+def score(
+    recognizer: Recognizer,
+    records: list[Record],
+    images: Sequence[np.ndarray],
+    cleaning_report: CleaningReport | None = None,
+    batch_size: int = 32,
+) -> EvalReport:
+    """Read preprocessed ``images`` and score them against their ``records``' labels."""
+    readings = recognizer.read_prepared(images, batch_size)
+    truths = [r.text or "" for r in records]
+    predictions = [r.text for r in readings]
+    samples = [
+        SampleResult(rec.name, t, p, reading.confidence, edit_distance(p, t))
+        for rec, t, p, reading in zip(records, truths, predictions, readings, strict=True)
+    ]
+    stats = character_stats(predictions, truths)
+    per_char = stats.scores()
+    # Means over characters that occur in the truth, so invented characters do not dilute them.
+    supported = [s for s in per_char.values() if s["support"]]
+
+    def mean(key: str) -> float:
+        return float(np.mean([s[key] for s in supported])) if supported else 0.0
+
+    worst = sorted(samples, key=lambda s: (s.edits / max(len(s.truth), 1), s.edits), reverse=True)[:20]
+    return EvalReport(
+        model=recognizer.name,
+        n=len(samples),
+        **summary_metrics(predictions, truths),
+        mean_char_precision=mean("precision"),
+        mean_char_recall=mean("recall"),
+        mean_char_f1=mean("f1"),
+        per_char=per_char,
+        most_missed=stats.most_missed(15),
+        most_confused=[(a, b, k) for (a, b), k in stats.substitutions.most_common(15)],
+        worst=[s for s in worst if s.edits],
+        cleaning=(cleaning_report or CleaningReport(total=len(records), kept=len(records))).to_dict(),
+        samples=samples,
+    )
+
+
+def evaluate_to_folder(
+    recognizer: Recognizer,
+    records: list[Record],
+    out: Path,
+    json_path: Path | None = None,
+    unknown_labels: UnknownLabels = "error",
+    batch_size: int = 32,
+    grid: int = 12,
+) -> tuple[EvalReport, Path]:
+    """Evaluate and write the JSON report plus PNG plots (per-character F1, a sample grid with
+    predictions and truths, and the training curves stored in the model file) into ``out``.
+
+    Returns:
+        The report and the JSON path.
+    """
+    kept, images, cleaning_report = prepare_eval_data(recognizer, records, unknown_labels)
+    report = score(recognizer, kept, images, cleaning_report, batch_size)
+    out = Path(out)
+    json_path = Path(json_path) if json_path else out / "report.json"
+    report.save_json(json_path)
+    plot_char_f1(report.per_char, out / "char_f1.png")
+    chosen = sample_images(report.samples, grid)
+    plot_sample_grid(
+        [images[i] for i in chosen],
+        [report.samples[i].prediction for i in chosen],
+        [report.samples[i].truth for i in chosen],
+        out / "samples.png",
+    )
+    history = recognizer.model_file.info.get("history") or []
+    if history:
+        plot_training_curves(history, out / "curves.png")
+    return report, json_path
+
+
+def sample_images(results: Sequence[SampleResult], k: int, seed: int = 0) -> list[int]:
+    """Indices of ``k`` samples for a grid: the worst half and a random half."""
+    rng = np.random.default_rng(seed)
+    by_error = sorted(range(len(results)), key=lambda i: results[i].edits, reverse=True)
+    chosen = by_error[: k // 2]
+    taken = set(chosen)
+    rest = [i for i in range(len(results)) if i not in taken]
+    chosen += list(rng.choice(rest, size=min(k - len(chosen), len(rest)), replace=False)) if rest else []
+    return [int(i) for i in chosen]

@@ -1,0 +1,137 @@
+"""Read handwriting with a trained model: ``Recognizer.load(name_or_path).read(images)``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from scriba.data.dataset import Sample, collate, render_record
+from scriba.data.images import ImageLike, load_image, to_model_input
+from scriba.data.ink import render_ink
+from scriba.data.records import Ink, Record
+from scriba.decoding import greedy_decode
+from scriba.errors import ModelFileError
+from scriba.model_file import ModelFile, load_model_file
+
+DEFAULT_MODEL = "iam_ondb_words"
+_SUFFIX = ".safetensors"
+
+
+def model_dirs() -> list[Path]:
+    """Folders searched for model names: ``$SCRIBA_MODELS`` (os.pathsep-separated), then the repo's models/."""
+    dirs = [Path(p) for p in os.environ.get("SCRIBA_MODELS", "").split(os.pathsep) if p]
+    return [*dirs, Path(__file__).resolve().parents[2] / "models"]
+
+
+def available_models() -> list[str]:
+    """Names of the model files found in :func:`model_dirs`."""
+    return sorted({p.stem for d in model_dirs() if d.is_dir() for p in d.glob(f"*{_SUFFIX}")})
+
+
+def resolve_model(name_or_path: str | Path) -> Path:
+    """A model file path from a path or a shipped model's name (``default`` is the default model).
+
+    Raises:
+        ModelFileError: neither an existing file nor a known name.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    name = DEFAULT_MODEL if str(name_or_path) == "default" else str(name_or_path)
+    for folder in model_dirs():
+        candidate = folder / (name if name.endswith(_SUFFIX) else name + _SUFFIX)
+        if candidate.is_file():
+            return candidate
+    if path.suffix or os.sep in str(name_or_path):
+        raise ModelFileError(f"model file not found: {name_or_path}")
+    known = ", ".join(available_models()) or "none installed"
+    raise ModelFileError(f"unknown model {name_or_path!r}; available: {known}")
+
+
+@dataclass
+class Reading:
+    """What the model read in one image.
+
+    Attributes:
+        text: the transcription (greedy decoding).
+        confidence: geometric mean of the characters' probabilities, 0..1.
+        char_confidences: per character of ``text``.
+    """
+
+    text: str
+    confidence: float
+    char_confidences: list[float]
+
+
+class Recognizer:
+    """A loaded model ready to read images or ink."""
+
+    def __init__(self, model_file: ModelFile, device: str | torch.device = "cpu") -> None:
+        self.model_file = model_file
+        self.device = torch.device(device)
+        self.model = model_file.model.to(self.device).eval()
+        self.charset = model_file.charset
+        self.preprocessing = model_file.preprocessing
+
+    @classmethod
+    def load(cls, name_or_path: str | Path = "default", device: str | torch.device = "cpu") -> Recognizer:
+        """Load a shipped model by name (see ``scriba models``) or a model file by path.
+
+        Raises:
+            ModelFileError: unknown name, missing, truncated or mismatched file.
+        """
+        return cls(load_model_file(resolve_model(name_or_path), device), device)
+
+    @property
+    def name(self) -> str:
+        return str(self.model_file.info.get("name", self.model_file.architecture))
+
+    def prepare(self, image: ImageLike) -> np.ndarray:
+        """An image (path, array or PIL) -> the preprocessed uint8 (height, W) model input.
+
+        Raises:
+            ImageError: missing, empty or undecodable image.
+        """
+        return self.preprocessing.apply(load_image(image))
+
+    def prepare_record(self, record: Record) -> np.ndarray:
+        """A dataset record (image or ink) -> the preprocessed uint8 model input."""
+        return render_record(record, self.preprocessing, self.model_file.ink_style)
+
+    def read(self, images: ImageLike | Sequence[ImageLike], batch_size: int = 32) -> list[Reading]:
+        """Read one image or a sequence of them (paths, numpy arrays, PIL images), batched.
+
+        Raises:
+            ImageError: an image is missing, empty or cannot be decoded.
+        """
+        if isinstance(images, str | Path | np.ndarray) or not isinstance(images, Sequence):
+            images = [images]
+        return self.read_prepared([self.prepare(image) for image in images], batch_size)
+
+    def read_ink(self, ink: Ink) -> Reading:
+        """Read one pen trajectory: a list of (K, 2) strokes (x, y; y downward; any unit)."""
+        return self.read_inks([ink])[0]
+
+    def read_inks(self, inks: Sequence[Ink], batch_size: int = 32) -> list[Reading]:
+        """Read several pen trajectories, rendered with the model's ink style."""
+        style = self.model_file.ink_style
+        return self.read_prepared([self.preprocessing.apply(render_ink(ink, style)) for ink in inks], batch_size)
+
+    @torch.inference_mode()
+    def read_prepared(self, prepared: Sequence[np.ndarray], batch_size: int = 32) -> list[Reading]:
+        """Read preprocessed uint8 images; batches group similar widths to limit padding."""
+        order = sorted(range(len(prepared)), key=lambda i: prepared[i].shape[1])
+        readings: list[Reading | None] = [None] * len(prepared)
+        empty = torch.zeros(0, dtype=torch.long)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch = collate([Sample(torch.from_numpy(to_model_input(prepared[i])), empty, "") for i in chunk])
+            log_probs, output_lengths = self.model(batch.images.to(self.device), batch.widths.to(self.device))
+            for i, decoded in zip(chunk, greedy_decode(log_probs, output_lengths), strict=True):
+                readings[i] = Reading(self.charset.decode(decoded.ids), decoded.confidence, decoded.char_confidences)
+        return [r for r in readings if r is not None]
