@@ -131,7 +131,10 @@ def _write_iam(root: Path, level: str, text: str) -> Path:
         item_id = line.split(" ")[0]
         parts = item_id.split("-")
         width = 200 if level == "lines" else 64
-        write_image(root / level / parts[0] / f"{parts[0]}-{parts[1]}" / f"{item_id}.png", draw_strokes(width, 40, seed=i))
+        write_image(
+            root / level / parts[0] / f"{parts[0]}-{parts[1]}" / f"{item_id}.png",
+            draw_strokes(width, 40, seed=i),
+        )
     return path
 
 
@@ -161,7 +164,7 @@ KAGGLE_ROWS = [
 
 @pytest.fixture
 def kaggle_dir(tmp_path: Path) -> Path:
-    """`kaggle/written_name_validation_v2.csv` (FILENAME,IDENTITY) + `kaggle/validation_v2/validation/*.jpg`."""
+    """`kaggle/written_name_validation_v2.csv` (FILENAME,IDENTITY) + `validation_v2/validation/*.jpg`."""
     root = tmp_path / "kaggle"
     for i, (name, _) in enumerate(KAGGLE_ROWS):
         write_image(root / "validation_v2" / "validation" / name, draw_strokes(120, 32, seed=10 + i))

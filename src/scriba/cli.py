@@ -18,8 +18,11 @@ log = logging.getLogger("scriba")
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
-    parser.add_argument("--data", required=required, help="dataset: a path,text CSV/TSV, a Kaggle names CSV, "
-                        "IAM words.txt/lines.txt, or an IAM-OnDB folder")  # fmt: skip
+    parser.add_argument(
+        "--data",
+        required=required,
+        help="dataset: a path,text CSV/TSV, a Kaggle names CSV, IAM words.txt/lines.txt, or an IAM-OnDB folder",
+    )
     parser.add_argument("--kind", default="auto", help="reader to use (default: detected from --data)")
     parser.add_argument("--split", help="subset, e.g. testset_t for IAM-OnDB or validation for Kaggle")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N records")
@@ -47,9 +50,14 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     recognizer = Recognizer.load(args.model)
     report, json_path = evaluate_to_folder(
-        recognizer, _read_data(args), Path(args.out), Path(args.json) if args.json else None,
-        args.unknown_labels, args.batch_size, args.grid,
-    )  # fmt: skip
+        recognizer,
+        _read_data(args),
+        Path(args.out),
+        Path(args.json) if args.json else None,
+        args.unknown_labels,
+        args.batch_size,
+        args.grid,
+    )
     print(report.summary())
     print(f"report: {json_path}\nplots: {args.out}/")
     return 0
@@ -64,11 +72,16 @@ def _read(args: argparse.Namespace) -> int:
             raise ScribaError("--data needs --index N (the item to show)")
         records = _read_data(args)
         if not 0 <= args.index < len(records):
-            raise ScribaError(f"--index {args.index} is out of range: the dataset has {len(records)} items (0..{len(records) - 1})")
+            raise ScribaError(
+                f"--index {args.index} is out of range: the dataset has {len(records)} items (0..{len(records) - 1})"
+            )
         record = records[args.index]
         image = recognizer.prepare_record(record)
         reading = recognizer.read_prepared([image])[0]
-        print(f"item {args.index} ({record.name})\ntruth:      {record.text}\nprediction: {reading.text}\nconfidence: {reading.confidence:.3f}")
+        print(
+        print(f"item {args.index} ({record.name})")
+        print(f"truth:      {record.text}\nprediction: {reading.text}\nconfidence: {reading.confidence:.3f}")
+        )
         if args.save:
             from scriba.plots import plot_sample_grid
 
@@ -79,7 +92,10 @@ def _read(args: argparse.Namespace) -> int:
         raise ScribaError("give image paths to read, or --data D --index N")
     readings = recognizer.read(args.images, batch_size=args.batch_size)
     if args.json:
-        rows = [{"image": str(p), "text": r.text, "confidence": round(r.confidence, 4)} for p, r in zip(args.images, readings, strict=True)]
+        rows = [
+            {"image": str(p), "text": r.text, "confidence": round(r.confidence, 4)}
+            for p, r in zip(args.images, readings, strict=True)
+        ]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for path, reading in zip(args.images, readings, strict=True):
@@ -103,16 +119,21 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scriba", description="Read handwriting: train, evaluate and apply CRNN models.")
+    parser = argparse.ArgumentParser(
+        prog="scriba", description="Read handwriting: train, evaluate and apply CRNN models."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model from a YAML recipe")
     train.add_argument("--config", required=True, help="YAML recipe (see configs/)")
-    train.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values, e.g. training.lr=3e-4")
+    train.add_argument(
+        "--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values, e.g. training.lr=3e-4"
+    )
     train.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
-    train.add_argument("--export", action="store_true",
-                       help="do not train: write the model file from the run's best checkpoint so far")  # fmt: skip
+    train.add_argument(
+        "--export", action="store_true", help="do not train: write the model file from the run's best checkpoint so far"
+    )
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labeled dataset")
@@ -120,8 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(evaluate, required=True)
     evaluate.add_argument("--json", help="write the report here (default: OUT/report.json)")
     evaluate.add_argument("--out", default="evaluation", help="folder for the report and plots (default: evaluation)")
-    evaluate.add_argument("--unknown-labels", choices=["error", "skip", "score"], default="error",
-                          help="labels with characters the model cannot produce: fail, skip them, or score them as errors")  # fmt: skip
+    evaluate.add_argument(
+        "--unknown-labels",
+        choices=["error", "skip", "score"],
+        default="error",
+        help="labels with characters the model cannot produce: fail, skip them, or score them as errors",
+    )
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--grid", type=int, default=12, help="samples in the image grid")
     evaluate.set_defaults(handler=_evaluate)

@@ -6,6 +6,7 @@ Relative dataset paths are resolved against ``data.root`` (default ``../shared/d
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import types
@@ -152,7 +153,9 @@ def _build(cls: Any, data: Any, where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ConfigError(f"unknown key(s) in {where or 'config'}: {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        raise ConfigError(
+            f"unknown key(s) in {where or 'config'}: {', '.join(unknown)}; known: {', '.join(sorted(names))}"
+        )
     values = {key: _convert(hints[key], value, f"{where}.{key}".lstrip(".")) for key, value in data.items()}
     try:
         return cls(**values)
@@ -187,6 +190,8 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         return float(value)
     if hint is str and value is not None and not isinstance(value, str):
         return str(value)
+    if hint in (int, float) and isinstance(value, bool):
+        raise ConfigError(f"{where} must be {hint.__name__}, not {value!r}")
     if hint in (int, float, bool) and not isinstance(value, hint):
         raise ConfigError(f"{where} must be {hint.__name__}, not {value!r}")
     return value
@@ -220,7 +225,9 @@ def apply_override(data: dict[str, Any], override: str) -> None:
 
 def config_from_dict(data: dict[str, Any], overrides: list[str] | None = None) -> Config:
     """Build and validate a :class:`Config` from plain data and overrides."""
-    data = dict(data)
+    if not isinstance(data, dict):
+        raise ConfigError(f"a config must be a mapping of sections, got {type(data).__name__}")
+    data = copy.deepcopy(data)  # overrides must not write into the caller's nested dicts
     for override in overrides or []:
         apply_override(data, override)
     try:

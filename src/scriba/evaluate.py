@@ -107,12 +107,15 @@ def prepare_eval_data(
         if unknown and unknown_labels == "error":
             chars = set().union(*unknown.values())
             raise UnknownCharactersError(
-                chars, f"in {len(unknown)} label(s) that model {recognizer.name} cannot produce (e.g. {next(iter(unknown))})"
+                chars,
+                f"in {len(unknown)} label(s) that model {recognizer.name} cannot produce (e.g. {next(iter(unknown))})",
             )
         kept, report2 = clean(kept, CleaningOptions(normalize_whitespace=False, special_labels=()), recognizer.charset)
         report.dropped.update(report2.dropped)
         report.examples.update(report2.examples)
-    kept, images = load_images(kept, recognizer.preprocessing, recognizer.charset, report, recognizer.model_file.ink_style)
+    kept, images = load_images(
+        kept, recognizer.preprocessing, recognizer.charset, report, recognizer.model_file.ink_style
+    )
     if not kept:
         raise DataFormatError("nothing to evaluate after cleaning:\n" + report.summary())
     return kept, images, report

@@ -102,7 +102,10 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     raw = (header.get("__metadata__") or {}).get(_KEY)
     if raw is None:
         raise ModelFileError(f"{path} is a safetensors file but not a scriba model (no scriba metadata)")
-    metadata: dict[str, Any] = json.loads(raw)
+    try:
+        metadata: dict[str, Any] = json.loads(raw)
+    except ValueError as err:
+        raise ModelFileError(f"{path}: its scriba metadata is not valid JSON: {err}") from err
     if metadata.get("format") != FORMAT or metadata.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(
             f"{path} has model format version {metadata.get('format_version')!r}; "

@@ -18,7 +18,12 @@ import lightning as L
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint, OnExceptionCheckpoint
+from lightning.pytorch.callbacks import (
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+    OnExceptionCheckpoint,
+)
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader
 
@@ -123,27 +128,40 @@ class RecognitionData(L.LightningDataModule):
             self.data.train_images, self.data.train_texts, self.data.charset, self.config.data.augment, self.config.seed
         )
         sampler = WidthBucketSampler(
-            dataset.widths, t.batch_size, shuffle=True, seed=self.config.seed,
-            rank=self.trainer.global_rank, world_size=self.trainer.world_size,
-        )  # fmt: skip
+            dataset.widths,
+            t.batch_size,
+            shuffle=True,
+            seed=self.config.seed,
+            rank=self.trainer.global_rank,
+            world_size=self.trainer.world_size,
+        )
         return DataLoader(
-            dataset, batch_sampler=sampler, collate_fn=collate, num_workers=t.num_workers,
+            dataset,
+            batch_sampler=sampler,
+            collate_fn=collate,
+            num_workers=t.num_workers,
             persistent_workers=t.num_workers > 0,
-        )  # fmt: skip
+        )
 
     def val_dataloader(self) -> DataLoader[Any]:
         dataset = HandwritingDataset(self.data.val_images, self.data.val_texts, self.data.charset)
         sampler = WidthBucketSampler(
-            dataset.widths, 2 * self.config.training.batch_size, shuffle=False,
-            rank=self.trainer.global_rank, world_size=self.trainer.world_size,
-        )  # fmt: skip
+            dataset.widths,
+            2 * self.config.training.batch_size,
+            shuffle=False,
+            rank=self.trainer.global_rank,
+            world_size=self.trainer.world_size,
+        )
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
 
     def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
         return Batch(
-            batch.images.to(device), batch.widths.to(device), batch.targets.to(device),
-            batch.target_lengths.to(device), batch.texts,
-        )  # fmt: skip
+            batch.images.to(device),
+            batch.widths.to(device),
+            batch.targets.to(device),
+            batch.target_lengths.to(device),
+            batch.texts,
+        )
 
 
 def read_history(metrics_csv: Path) -> list[dict[str, float]]:
@@ -156,7 +174,8 @@ def read_history(metrics_csv: Path) -> list[dict[str, float]]:
     columns = [c for c in frame.columns if c.startswith(("train/", "val/"))]
     per_epoch = frame.groupby("epoch")[columns].mean()
     return [
-        {"epoch": int(epoch), **{k: float(v) for k, v in row.items() if pd.notna(v)}} for epoch, row in per_epoch.iterrows()
+        {"epoch": int(epoch), **{k: float(v) for k, v in row.items() if pd.notna(v)}}
+        for epoch, row in per_epoch.iterrows()
     ]
 
 
@@ -184,7 +203,9 @@ def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
         elif key in own and own[key].shape[1:] == value.shape[1:] and own[key].shape[0] > value.shape[0]:
             own[key][: value.shape[0]] = value  # classifier rows of the old characters
         else:
-            log.warning("fine-tuning: %s does not fit (%s vs %s); left at its initial value", key, value.shape, own.get(key))
+            log.warning(
+                "fine-tuning: %s does not fit (%s vs %s); left at its initial value", key, value.shape, own.get(key)
+            )
     model.load_state_dict(own)
     return model
 
@@ -216,9 +237,14 @@ def fit(config: Config, resume: bool = False) -> FitResult:
     # Lightning writes checkpoints through an fsspec transaction (temp file, then move), so an
     # interrupted save never leaves a half-written checkpoint.
     best = ModelCheckpoint(
-        dirpath=checkpoint_dir, filename="best-{epoch:03d}", monitor="val/cer", mode="min",
-        save_top_k=t.save_top_k, save_last=True, auto_insert_metric_name=False,
-    )  # fmt: skip
+        dirpath=checkpoint_dir,
+        filename="best-{epoch:03d}",
+        monitor="val/cer",
+        mode="min",
+        save_top_k=t.save_top_k,
+        save_last=True,
+        auto_insert_metric_name=False,
+    )
     callbacks: list[L.Callback] = [
         best,
         EarlyStopping(monitor="val/cer", mode="min", patience=t.patience),
@@ -248,7 +274,9 @@ def fit(config: Config, resume: bool = False) -> FitResult:
     if trainer.global_rank != 0:
         return FitResult(Path(), math.nan, run_dir)
     best_score = float(best.best_model_score) if best.best_model_score is not None else math.nan
-    return export_run(config, Path(best.best_model_path or last), best_score, trainer.current_epoch, trainer.global_step)
+    return export_run(
+        config, Path(best.best_model_path or last), best_score, trainer.current_epoch, trainer.global_step
+    )
 
 
 def export_run(config: Config, checkpoint: Path, best_score: float, epochs: int, steps: int) -> FitResult:
@@ -270,7 +298,9 @@ def export_run(config: Config, checkpoint: Path, best_score: float, epochs: int,
         "history": history,
     }
     model_path = Path(config.model_out) if config.model_out else run_dir / "model.safetensors"
-    save_model_file(model_path, ModelFile(model.eval(), config.model.name, charset, config.preprocessing, config.data.ink, info))
+    save_model_file(
+        model_path, ModelFile(model.eval(), config.model.name, charset, config.preprocessing, config.data.ink, info)
+    )
     log.info("model written to %s (val/cer %.4f, from %s)", model_path, best_score, checkpoint.name)
     return FitResult(model_path, best_score, run_dir)
 
@@ -290,10 +320,16 @@ def export_best(config: Config) -> FitResult:
         state = torch.load(path, map_location="cpu", weights_only=False)
         for callback_state in state.get("callbacks", {}).values():
             if "best_model_score" in callback_state and callback_state["best_model_score"] is not None:
-                scored.append((float(callback_state["best_model_score"]), Path(callback_state["best_model_path"]), state))
+                scored.append(
+                    (float(callback_state["best_model_score"]), Path(callback_state["best_model_path"]), state)
+                )
     if scored:
         score, best_path, state = min(scored, key=lambda item: item[0])
         best_path = best_path if best_path.is_file() else folder / best_path.name
     else:
-        score, best_path, state = math.nan, folder / "last.ckpt", torch.load(folder / "last.ckpt", map_location="cpu", weights_only=False)
+        score, best_path, state = (
+            math.nan,
+            folder / "last.ckpt",
+            torch.load(folder / "last.ckpt", map_location="cpu", weights_only=False),
+        )
     return export_run(config, best_path, score, int(state.get("epoch", 0)), int(state.get("global_step", 0)))

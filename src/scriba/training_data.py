@@ -14,7 +14,7 @@ import torch
 
 from scriba.charset import Charset
 from scriba.config import Config
-from scriba.data.cleaning import CleaningReport, clean
+from scriba.data.cleaning import clean
 from scriba.data.dataset import load_images
 from scriba.data.records import Record
 from scriba.data.sources import SourceConfig, read_source
@@ -96,5 +96,7 @@ def prepare_data(config: Config, run_dir: Path) -> PreparedData:
         "val_samples": len(loaded["val"][1]),
         "cleaning": {split: loaded[split][2].to_dict() for split in loaded},
     }
-    (run_dir / "data_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    (run_dir / "data_card.json").write_text(
+        json.dumps(card, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+    )
     return PreparedData(charset, loaded["train"][0], loaded["train"][1], loaded["val"][0], loaded["val"][1], card)

@@ -3,8 +3,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from scriba.charset import Charset
 from scriba.data.cleaning import CleaningOptions, clean
 from scriba.data.records import Record
@@ -81,11 +79,6 @@ def test_unknown_characters_drop_characters() -> None:
     assert dict(report.dropped) == {"empty_label": 1}  # nothing left of "XYZ"
 
 
-@pytest.mark.xfail(
-    reason="cleaning.py: drop_characters removes characters after whitespace normalization, "
-    "so 'A É B' becomes 'A  B' (double space) although normalize_whitespace is on",
-    strict=True,
-)
 def test_drop_characters_keeps_whitespace_normalized() -> None:
     options = CleaningOptions(unknown_characters="drop_characters")
     kept, _ = clean(_records("A É B"), options, Charset("AB "))

@@ -57,7 +57,15 @@ def test_collate_single_sample() -> None:
 
 @pytest.mark.parametrize(
     ("ids", "frames"),
-    [([1], 1), ([1, 2, 3], 3), ([1, 1], 3), ([1, 1, 2], 4), ([1, 1, 1], 5), ([1, 2, 1], 3), ([2, 2, 3, 3], 6)],
+    [
+        ([1], 1),
+        ([1, 2, 3], 3),
+        ([1, 1], 3),
+        ([1, 1, 2], 4),
+        ([1, 1, 1], 5),
+        ([1, 2, 1], 3),
+        ([2, 2, 3, 3], 6),
+    ],
 )
 def test_ctc_frames_needed_counts_repeats(ids: list[int], frames: int) -> None:
     assert ctc_frames_needed(ids) == frames
@@ -71,9 +79,7 @@ def test_ctc_frames_needed_on_a_word() -> None:
 # --- load_images ------------------------------------------------------------------------------
 
 
-def test_load_images_drops_and_reports(
-    tmp_path: Path, image_file: Path, corrupt_image: Path, empty_file: Path
-) -> None:
+def test_load_images_drops_and_reports(tmp_path: Path, image_file: Path, corrupt_image: Path, empty_file: Path) -> None:
     charset = Charset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     records = [
         Record("AB", image=image_file),  # 96x32 -> 96 px wide at height 32 -> 24 frames
@@ -132,7 +138,7 @@ def test_dataset_items(draw) -> None:
     assert dataset.widths == [40, 60]
     sample = dataset[1]
     assert sample.image.shape == (1, 16, 60) and sample.image.dtype == torch.float32
-    assert 0.0 <= float(sample.image.min()) and float(sample.image.max()) <= 1.0
+    assert float(sample.image.min()) >= 0.0 and float(sample.image.max()) <= 1.0
     assert sample.target.tolist() == [3, 3, 1] and sample.target.dtype == torch.long
     assert sample.text == "cca"
     batch = collate([dataset[0], dataset[1]])

@@ -50,11 +50,6 @@ def test_load_from_float_array(draw) -> None:
     assert np.abs(load_image(rgb32).astype(int) - gray.astype(int)).max() <= 1
 
 
-@pytest.mark.xfail(
-    reason="images.py _array_from: float64 (H, W, 3) arrays (numpy's default float, e.g. "
-    "np.asarray(pil) / 255.0) go to cv2.cvtColor before the dtype conversion, which raises cv2.error",
-    strict=True,
-)
 def test_load_from_float64_rgb_array(draw) -> None:
     gray = draw(60, 24)
     rgb = np.repeat(gray[:, :, None], 3, axis=2).astype(np.float64) / 255.0

@@ -19,7 +19,12 @@ from tests.conftest import KAGGLE_ROWS, OnDBLayout
 def test_iam_words_skip_comments_and_err_rows(iam_words_txt: Path) -> None:
     records = read_iam_words(iam_words_txt)
     assert [r.text for r in records] == ["A", "MOVE", "to", "Gaitskell"]
-    assert [r.meta["id"] for r in records] == ["a01-000u-00-00", "a01-000u-00-01", "a01-000u-00-02", "b04-010-01-02"]
+    assert [r.meta["id"] for r in records] == [
+        "a01-000u-00-00",
+        "a01-000u-00-01",
+        "a01-000u-00-02",
+        "b04-010-01-02",
+    ]
     assert all(r.meta["segmentation"] == "ok" and r.meta["source"] == "iam_words" for r in records)
 
 

@@ -8,6 +8,7 @@ from scriba.models import (
     RecognitionModel,
     build_model,
     count_parameters,
+    default_height,
     describe_model,
     list_models,
     model_args,
@@ -16,14 +17,15 @@ from scriba.models import (
 
 WIDTHS = [16, 17, 37, 64, 101, 130, 256]
 # (name, input height) pairs covering each architecture at its usual and one other height.
-CASES = [("names_crnn", 64), ("names_crnn", 32), ("resnet_crnn", 32), ("resnet_crnn", 48), ("vgg_crnn", 32), ("vgg_crnn", 64)]
-VGG_HEIGHT_BUG = pytest.mark.xfail(
-    reason="crnn.py VGGCRNN: the final 2x2 valid conv leaves height/16 - 1 feature rows (3 at height 64), "
-    "but the head is sized for height // 32 rows (2), so any height other than 32 fails in forward",
-    raises=RuntimeError,
-    strict=True,
-)
-PARAMS = [pytest.param(c, id=f"{c[0]}-h{c[1]}", marks=[VGG_HEIGHT_BUG] if c == ("vgg_crnn", 64) else []) for c in CASES]
+CASES = [
+    ("names_crnn", 64),
+    ("names_crnn", 32),
+    ("resnet_crnn", 32),
+    ("resnet_crnn", 48),
+    ("vgg_crnn", 32),
+    ("vgg_crnn", 64),
+]
+PARAMS = [pytest.param(c, id=f"{c[0]}-h{c[1]}") for c in CASES]
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,14 @@ def test_list_models() -> None:
     assert {"names_crnn", "resnet_crnn", "vgg_crnn"} <= set(names)
     assert names == sorted(names)
     assert all(describe_model(n) for n in names)
+
+
+def test_default_heights() -> None:
+    assert default_height("names_crnn") == 64
+    assert default_height("resnet_crnn") == 32
+    assert default_height("vgg_crnn") == 32
+    with pytest.raises(ConfigError):
+        default_height("transformer")
 
 
 def test_names_crnn_is_the_notebooks_model(models: dict[tuple[str, int], RecognitionModel]) -> None:
@@ -89,7 +99,7 @@ def test_unknown_model() -> None:
 
 
 def test_unknown_argument() -> None:
-    with pytest.raises(ConfigError, match="no argument.*hiden"):
+    with pytest.raises(ConfigError, match=r"no argument.*hiden"):
         build_model("resnet_crnn", 10, 32, {"hiden": 64})
 
 

@@ -106,7 +106,9 @@ def clean(
                 continue
             if missing:
                 report.characters_removed += sum(c in missing for c in text)
-                text = "".join(c for c in text if c not in missing).strip()
+                text = "".join(c for c in text if c not in missing)
+                if options.normalize_whitespace:
+                    text = _SPACES.sub(" ", text).strip()
         if not text:
             report.drop("empty_label", record)
             continue

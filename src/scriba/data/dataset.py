@@ -7,6 +7,7 @@ padded on the right with ``widths`` (N,); ``targets`` (sum L,) concatenated ids 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -76,7 +77,7 @@ def render_record(record: Record, preprocessing: Preprocessing, ink_style: InkSt
 
 def ctc_frames_needed(ids: Sequence[int]) -> int:
     """Frames CTC needs for a label: one per character plus a blank between repeated characters."""
-    return len(ids) + sum(a == b for a, b in zip(ids, ids[1:], strict=False))
+    return len(ids) + sum(a == b for a, b in itertools.pairwise(ids))
 
 
 def _render_all(args: tuple[list[Record], Preprocessing, InkStyle | None]) -> list[np.ndarray | str]:
@@ -175,7 +176,13 @@ class WidthBucketSampler(Sampler[list[int]]):
     """
 
     def __init__(
-        self, widths: Sequence[int], batch_size: int, shuffle: bool = True, seed: int = 0, rank: int = 0, world_size: int = 1
+        self,
+        widths: Sequence[int],
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         self.widths = list(widths)
         self.batch_size = batch_size

@@ -49,6 +49,9 @@ def _array_from(source: Any) -> np.ndarray:
         except AttributeError as err:
             raise ImageError(f"not an image: {type(source).__name__}") from err
     array = source
+    if array.dtype != np.uint8:
+        high = 1.0 if np.issubdtype(array.dtype, np.floating) and float(array.max(initial=0)) <= 1.0 else 255.0
+        array = np.clip(array.astype(np.float32) * (255.0 / high), 0, 255).astype(np.uint8)
     if array.ndim == 3:
         if array.shape[2] == 4:
             array = cv2.cvtColor(array, cv2.COLOR_RGBA2GRAY)
@@ -58,9 +61,6 @@ def _array_from(source: Any) -> np.ndarray:
             array = array[:, :, 0]
     if array.ndim != 2:
         raise ImageError(f"image array must be (H, W) or (H, W, C), got shape {source.shape}")
-    if array.dtype != np.uint8:
-        high = 1.0 if np.issubdtype(array.dtype, np.floating) and float(array.max(initial=0)) <= 1.0 else 255.0
-        array = np.clip(array.astype(np.float32) * (255.0 / high), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(array)
 
 

@@ -51,9 +51,6 @@ def greedy_decode(log_probs: torch.Tensor, output_lengths: torch.Tensor) -> list
             elif label != BLANK and p > peaks[-1]:
                 peaks[-1] = p  # the same character held over several frames: keep its peak
             previous = label
-        if peaks:
-            confidence = float(torch.tensor(peaks).log().mean().exp())
-        else:
-            confidence = float(sum(probs) / max(len(probs), 1))
+        confidence = float(torch.tensor(peaks).log().mean().exp()) if peaks else float(sum(probs) / max(len(probs), 1))
         results.append(Decoded(ids, confidence, peaks))
     return results

@@ -30,7 +30,12 @@ class NamesCRNNArgs:
     dropout: float = 0.3
 
 
-@register_model("names_crnn", NamesCRNNArgs, "Kaggle names notebooks' CRNN: 3 conv blocks, dense 64, 2 BiLSTM(256); 64x256 input", 64)
+@register_model(
+    "names_crnn",
+    NamesCRNNArgs,
+    "Kaggle names notebooks' CRNN: 3 conv blocks, dense 64, 2 BiLSTM(256); 64x256 input",
+    64,
+)
 class NamesCRNN(RecognitionModel):
     """Conv-BN-ReLU-MaxPool x3 (pools 2x2, 2x2, 2x1), map-to-sequence, dense, BiLSTMs, softmax.
 
@@ -53,7 +58,9 @@ class NamesCRNN(RecognitionModel):
             nn.MaxPool2d((2, 1)),
             nn.Dropout2d(args.dropout),
         )
-        self.head = SequenceHead(c3 * (input_height // 8), num_classes, args.hidden, args.layers, args.dropout, args.projection)
+        self.head = SequenceHead(
+            c3 * (input_height // 8), num_classes, args.hidden, args.layers, args.dropout, args.projection
+        )
 
     def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
         return torch.div(widths, 4, rounding_mode="floor").clamp(min=1)
@@ -83,12 +90,14 @@ class VGGCRNNArgs:
             raise ValueError("vgg_crnn takes exactly 7 channel widths")
 
 
-@register_model("vgg_crnn", VGGCRNNArgs, "Shi et al. 2015 CRNN: 7 conv layers 64..512, 2x1 poolings, 2 BiLSTM(256); 32 px high")
+@register_model(
+    "vgg_crnn", VGGCRNNArgs, "Shi et al. 2015 CRNN: 7 conv layers 64..512, 2x1 poolings, 2 BiLSTM(256); 32 px high"
+)
 class VGGCRNN(RecognitionModel):
     """The CRNN of arXiv 1507.05717: conv64-pool-conv128-pool-conv256-conv256-pool(2x1)-
     conv512-BN-conv512-BN-pool(2x1)-conv512(2x2 valid), then two BiLSTMs.
 
-    Heights other than 32 leave H' = height/32 rows, flattened into the features. T = W // 4 + 1.
+    Heights other than 32 leave H' = height/16 - 1 rows, flattened into the features. T = W // 4 + 1.
     """
 
     def __init__(self, num_classes: int, input_height: int, args: VGGCRNNArgs) -> None:
@@ -113,7 +122,8 @@ class VGGCRNN(RecognitionModel):
             nn.MaxPool2d((2, 2), stride=(2, 1), padding=(0, 1)),
             conv_bn_relu(c[5], c[6], kernel=2, padding=0),
         )
-        self.head = SequenceHead(c[6] * (input_height // 32), num_classes, args.hidden, args.layers, args.dropout)
+        # Four height halvings, then the 2x2 valid conv removes one more row.
+        self.head = SequenceHead(c[6] * (input_height // 16 - 1), num_classes, args.hidden, args.layers, args.dropout)
 
     def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
         # W//2//2, then +1 per padded 2x1 pool (twice), then -1 for the 2x2 valid conv.
@@ -164,7 +174,11 @@ class BasicBlock(nn.Module):
         return torch.relu(self.body(x) + self.shortcut(x))
 
 
-@register_model("resnet_crnn", ResNetCRNNArgs, "residual CRNN: conv stem + 4 residual stages (strides 2x2, 2x2, 2x1, 2x1), 2 BiLSTM(256)")
+@register_model(
+    "resnet_crnn",
+    ResNetCRNNArgs,
+    "residual CRNN: conv stem + 4 residual stages (strides 2x2, 2x2, 2x1, 2x1), 2 BiLSTM(256)",
+)
 class ResNetCRNN(RecognitionModel):
     """Residual feature extractor (height /16, width /4) + BiLSTMs. T = W // 4."""
 
@@ -182,7 +196,9 @@ class ResNetCRNN(RecognitionModel):
                 layers.append(BasicBlock(in_channels, channels, stride if i == 0 else (1, 1)))
                 in_channels = channels
         self.features = nn.Sequential(*layers)
-        self.head = SequenceHead(in_channels * (input_height // 16), num_classes, args.hidden, args.layers, args.dropout)
+        self.head = SequenceHead(
+            in_channels * (input_height // 16), num_classes, args.hidden, args.layers, args.dropout
+        )
 
     def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
         # Stride-2 3x3 convs with padding 1 give ceil(W / 2) twice.

@@ -26,7 +26,9 @@ class SequenceHead(nn.Module):
         self, in_features: int, num_classes: int, hidden: int, layers: int, dropout: float, projection: int = 0
     ) -> None:
         super().__init__()
-        self.projection = nn.Sequential(nn.Linear(in_features, projection), nn.ReLU(inplace=True)) if projection else None
+        self.projection = (
+            nn.Sequential(nn.Linear(in_features, projection), nn.ReLU(inplace=True)) if projection else None
+        )
         self.dropout = nn.Dropout(dropout)
         self.lstm = nn.LSTM(
             projection or in_features,

@@ -87,7 +87,9 @@ def model_args(name: str, args: dict[str, Any] | None = None) -> Any:
     known = {f.name for f in dataclasses.fields(entry.args_cls)}
     unknown = sorted(set(args) - known)
     if unknown:
-        raise ConfigError(f"model {name!r} has no argument(s) {', '.join(unknown)}; it takes {', '.join(sorted(known))}")
+        raise ConfigError(
+            f"model {name!r} has no argument(s) {', '.join(unknown)}; it takes {', '.join(sorted(known))}"
+        )
     for key, value in args.items():
         if isinstance(value, list):
             args[key] = tuple(value)

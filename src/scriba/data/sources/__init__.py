@@ -79,7 +79,9 @@ def detect_kind(path: Path) -> str:
     if path.suffix.lower() in (".csv", ".tsv", ".tab"):
         columns = set(read_csv_table(path, ()).columns)
         return "kaggle_names" if {"FILENAME", "IDENTITY"} <= columns else "table"
-    raise DataFormatError(f"{path}: unknown dataset format (expected a CSV/TSV table, words.txt, lines.txt or a folder)")
+    raise DataFormatError(
+        f"{path}: unknown dataset format (expected a CSV/TSV table, words.txt, lines.txt or a folder)"
+    )
 
 
 def read_source(config: SourceConfig) -> list[Record]:

@@ -55,5 +55,7 @@ def _read(path: Path, level: str, include_err: bool, image_root: Path | None) ->
         item_id = fields[0]
         parts = item_id.split("-")
         image = root / parts[0] / f"{parts[0]}-{parts[1]}" / f"{item_id}.png"
-        records.append(Record(text=text, image=image, meta={"id": item_id, "source": f"iam_{level}", "segmentation": status}))
+        records.append(
+            Record(text=text, image=image, meta={"id": item_id, "source": f"iam_{level}", "segmentation": status})
+        )
     return records

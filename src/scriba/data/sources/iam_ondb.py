@@ -50,7 +50,9 @@ def read_iam_ondb_lines(root: Path, split: str | None = None) -> list[Record]:
             continue
         i = index[row.line_id]
         ink = split_strokes(points[offsets[i] : offsets[i + 1]])
-        records.append(Record(text=row.text, ink=ink, meta={"id": row.line_id, "split": row.split, "source": "iam_ondb_lines"}))
+        records.append(
+            Record(text=row.text, ink=ink, meta={"id": row.line_id, "split": row.split, "source": "iam_ondb_lines"})
+        )
     return records
 
 
@@ -79,5 +81,7 @@ def read_iam_ondb_words(root: Path, split: str | None = None) -> list[Record]:
         # A word with no strokes is kept: cleaning reports it as an image it cannot render.
         ink = [strokes[j] for j in chosen]
         word_id = f"{row.line_id}-{int(row.word_index):02d}"
-        records.append(Record(text=row.text, ink=ink, meta={"id": word_id, "split": row.split, "source": "iam_ondb_words"}))
+        records.append(
+            Record(text=row.text, ink=ink, meta={"id": word_id, "split": row.split, "source": "iam_ondb_words"})
+        )
     return records

@@ -40,7 +40,9 @@ def read_kaggle_names(path: Path, split: str | None = None, image_dir: Path | No
         )
     image_dir = Path(image_dir) if image_dir else _guess_image_dir(path)
     return [
-        Record(text=row.IDENTITY, image=image_dir / str(row.FILENAME), meta={"id": row.FILENAME, "source": "kaggle_names"})
+        Record(
+            text=row.IDENTITY, image=image_dir / str(row.FILENAME), meta={"id": row.FILENAME, "source": "kaggle_names"}
+        )
         for row in frame.itertuples(index=False)
     ]
 
@@ -53,7 +55,11 @@ def _tag(record: Record) -> Record:
 def _guess_image_dir(csv_path: Path) -> Path:
     stem = csv_path.stem  # written_name_train_v2
     split = stem.removeprefix("written_name_").removesuffix("_v2")
-    for candidate in (csv_path.parent / f"{split}_v2" / split, csv_path.parent / f"{split}_v2", csv_path.parent / split):
+    for candidate in (
+        csv_path.parent / f"{split}_v2" / split,
+        csv_path.parent / f"{split}_v2",
+        csv_path.parent / split,
+    ):
         if candidate.is_dir():
             return candidate
     return csv_path.parent
