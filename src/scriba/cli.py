@@ -78,10 +78,8 @@ def _read(args: argparse.Namespace) -> int:
         record = records[args.index]
         image = recognizer.prepare_record(record)
         reading = recognizer.read_prepared([image])[0]
-        print(
         print(f"item {args.index} ({record.name})")
         print(f"truth:      {record.text}\nprediction: {reading.text}\nconfidence: {reading.confidence:.3f}")
-        )
         if args.save:
             from scriba.plots import plot_sample_grid
 
