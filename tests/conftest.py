@@ -241,3 +241,49 @@ def iam_ondb_dir(tmp_path: Path) -> OnDBLayout:
         encoding="utf-8",
     )
     return OnDBLayout(root, {k: [s.astype(np.float32) for s in v] for k, v in strokes.items()})
+
+
+# --- trained-model fixtures (session scoped: one tiny training run serves every test that needs a model) ---
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@dataclass
+class WordTables:
+    train: Path
+    val: Path
+
+
+@pytest.fixture(scope="session")
+def word_tables(tmp_path_factory: pytest.TempPathFactory) -> WordTables:
+    """Font-rendered word images as path,text tables: 48 to train on, 12 to validate."""
+    from tests.synthetic import write_word_table
+
+    root = tmp_path_factory.mktemp("words")
+    return WordTables(write_word_table(root / "train", 48), write_word_table(root / "val", 12, seed=5))
+
+
+@pytest.fixture(scope="session")
+def tiny_run(word_tables: WordTables, tmp_path_factory: pytest.TempPathFactory):
+    """A 2-epoch run of configs/tiny.yaml on :func:`word_tables` (a FitResult)."""
+    from scriba.config import load_config
+    from scriba.training import fit
+    from tests.synthetic import tiny_overrides
+
+    output = tmp_path_factory.mktemp("runs")
+    return fit(load_config(REPO / "configs" / "tiny.yaml", tiny_overrides(word_tables.train, word_tables.val, output)))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_run) -> Path:
+    """The model file of :func:`tiny_run`."""
+    return tiny_run.model_path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data (real handwriting); tests using it skip where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not available: {SHARED_DATA} is absent")
+    return SHARED_DATA

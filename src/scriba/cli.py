@@ -173,10 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args)
     except (ScribaError, FileNotFoundError) as err:
+        interrupted = type(err).__name__ == "TrainingInterrupted"
         # One line: multi-line messages (cleaning summaries) keep their first line here.
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"scriba: error: {message}", file=sys.stderr)
-        return 2
+        print(f"scriba: {'' if interrupted else 'error: '}{message}", file=sys.stderr)
+        return 130 if interrupted else 2
     except KeyboardInterrupt:
         print("scriba: interrupted", file=sys.stderr)
         return 130

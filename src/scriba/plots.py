@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: plots are files
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+# Figures are built without pyplot: no global backend is chosen (a notebook keeps its inline
+# backend) and no figure is left open; Figure.savefig renders with Agg by itself.
+from matplotlib.figure import Figure
 
 
 def plot_sample_grid(
@@ -18,7 +18,8 @@ def plot_sample_grid(
 ) -> Path:
     """A grid of images titled with prediction (and truth, red when wrong)."""
     rows = max(1, (len(images) + columns - 1) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 1.3 * rows), squeeze=False)
+    fig = Figure(figsize=(4 * columns, 1.3 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, prediction, truth in zip(axes.flat, images, predictions, truths, strict=False):
@@ -33,7 +34,8 @@ def plot_sample_grid(
 def plot_training_curves(history: list[dict[str, float]], path: Path) -> Path:
     """Per-epoch training/validation loss and validation CER/WER/exact match (see ``training.read_history``)."""
     frame = pd.DataFrame(history)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig = Figure(figsize=(10, 3.5))
+    left, right = fig.subplots(1, 2)
     for key in ("train/loss", "val/loss"):
         if key in frame:
             points = frame.dropna(subset=[key])
@@ -56,7 +58,8 @@ def plot_training_curves(history: list[dict[str, float]], path: Path) -> Path:
 def plot_char_f1(per_char: dict[str, dict[str, float | int]], path: Path) -> Path:
     """Bar chart of F1 per character that occurs in the truth, worst first."""
     items = sorted(((c, s) for c, s in per_char.items() if s["support"]), key=lambda cs: cs[1]["f1"])
-    fig, ax = plt.subplots(figsize=(max(6, 0.18 * len(items)), 3))
+    fig = Figure(figsize=(max(6, 0.18 * len(items)), 3))
+    ax = fig.subplots()
     ax.bar(range(len(items)), [s["f1"] for _, s in items], color="tab:blue")
     ax.set_xticks(range(len(items)), [repr(c)[1:-1] or "␣" for c, _ in items], fontsize=7)
     ax.set_ylabel("F1")
@@ -66,9 +69,8 @@ def plot_char_f1(per_char: dict[str, dict[str, float | int]], path: Path) -> Pat
     return _save(fig, path)
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

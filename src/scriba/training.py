@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,6 @@ from lightning.pytorch.callbacks import (
     EarlyStopping,
     LearningRateMonitor,
     ModelCheckpoint,
-    OnExceptionCheckpoint,
 )
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader
@@ -31,6 +31,7 @@ from scriba.charset import Charset
 from scriba.config import Config, save_config
 from scriba.data.dataset import Batch, HandwritingDataset, WidthBucketSampler, collate
 from scriba.decoding import greedy_decode
+from scriba.errors import ConfigError, ScribaError
 from scriba.metrics import edit_distance
 from scriba.model_file import ModelFile, load_model_file, save_model_file
 from scriba.models import RecognitionModel, build_model
@@ -38,6 +39,29 @@ from scriba.plots import plot_training_curves
 from scriba.training_data import PreparedData, prepare_data
 
 log = logging.getLogger(__name__)
+
+
+class _LastCheckpoint(L.Callback):
+    """Writes ``last.ckpt`` after every training epoch and at the exact step of an interruption
+    (Ctrl-C, a crash), so ``--resume`` loses nothing.
+
+    Written here rather than with Lightning's ``save_last``/``OnExceptionCheckpoint``: those rename
+    ``last.ckpt`` across resumed sessions and delete the exception checkpoint at teardown, while one
+    fixed path is what resuming needs.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.save_checkpoint(self.path)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        trainer.save_checkpoint(self.path)
+
+
+class TrainingInterrupted(ScribaError):
+    """Training stopped early (Ctrl-C); the last checkpoint holds the state to resume from."""
 
 
 class RecognizerModule(L.LightningModule):
@@ -164,19 +188,25 @@ class RecognitionData(L.LightningDataModule):
         )
 
 
-def read_history(metrics_csv: Path) -> list[dict[str, float]]:
-    """Per-epoch means of every logged metric from Lightning's CSV log (empty if there is none)."""
-    if not Path(metrics_csv).is_file():
+def read_history(csv_dir: Path) -> list[dict[str, float]]:
+    """Per-epoch means of every logged metric from Lightning's CSV logs (``csv/version_*/metrics.csv``).
+
+    A resumed run logs into a new version; for an epoch logged twice (interrupted, then redone) the
+    later session wins. Empty when there are no logs.
+    """
+    frames = []
+    for path in sorted(Path(csv_dir).glob("version_*/metrics.csv"), key=lambda p: int(p.parent.name.split("_")[1])):
+        frame = pd.read_csv(path)
+        if "epoch" in frame and len(frame):
+            frames.append(frame)
+    if not frames:
         return []
-    frame = pd.read_csv(metrics_csv)
-    if "epoch" not in frame:
-        return []
-    columns = [c for c in frame.columns if c.startswith(("train/", "val/"))]
-    per_epoch = frame.groupby("epoch")[columns].mean()
-    return [
-        {"epoch": int(epoch), **{k: float(v) for k, v in row.items() if pd.notna(v)}}
-        for epoch, row in per_epoch.iterrows()
-    ]
+    history: dict[int, dict[str, float]] = {}
+    for frame in frames:
+        columns = [c for c in frame.columns if c.startswith(("train/", "val/"))]
+        for epoch, row in frame.groupby("epoch")[columns].mean().iterrows():
+            history[int(epoch)] = {"epoch": int(epoch), **{k: float(v) for k, v in row.items() if pd.notna(v)}}
+    return [history[e] for e in sorted(history)]
 
 
 @dataclass
@@ -210,23 +240,30 @@ def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
     return model
 
 
-def fit(config: Config, resume: bool = False) -> FitResult:
+def fit(config: Config, resume: bool = False, extra_callbacks: list[L.Callback] | None = None) -> FitResult:
     """Train per ``config`` and write the model file.
+
+    An interruption (Ctrl-C, an exception) writes ``last.ckpt`` at the current step first; run again
+    with ``resume=True`` to continue from there.
 
     Args:
         config: the recipe.
         resume: continue from ``<run>/checkpoints/last.ckpt`` (after an interruption).
+        extra_callbacks: more Lightning callbacks (progress hooks, custom logging).
 
     Returns:
         Where the model file went and its best validation CER.
     """
     L.seed_everything(config.seed, workers=True)
     run_dir = config.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(config, run_dir / "config.yaml")
     last = run_dir / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():
         raise FileNotFoundError(f"nothing to resume: {last} does not exist")
+    if not resume and any((run_dir / "checkpoints").glob("*.ckpt")):
+        # A fresh run would mix its checkpoints with the old ones: say so instead of guessing.
+        raise ConfigError(f"{run_dir} already holds a run: continue it with --resume, or choose another name")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(config, run_dir / "config.yaml")
 
     data = prepare_data(config, run_dir)
     model = build_or_finetune(config, data.charset)
@@ -242,14 +279,14 @@ def fit(config: Config, resume: bool = False) -> FitResult:
         monitor="val/cer",
         mode="min",
         save_top_k=t.save_top_k,
-        save_last=True,
         auto_insert_metric_name=False,
     )
     callbacks: list[L.Callback] = [
         best,
+        _LastCheckpoint(last),
         EarlyStopping(monitor="val/cer", mode="min", patience=t.patience),
-        OnExceptionCheckpoint(dirpath=checkpoint_dir, filename="last"),
         LearningRateMonitor(logging_interval="epoch"),
+        *(extra_callbacks or []),
     ]
     trainer = L.Trainer(
         default_root_dir=run_dir,
@@ -264,13 +301,27 @@ def fit(config: Config, resume: bool = False) -> FitResult:
         check_val_every_n_epoch=t.val_every_epochs,
         limit_train_batches=t.limit_train_batches,
         callbacks=callbacks,
-        logger=[CSVLogger(run_dir, name="csv", version=""), TensorBoardLogger(run_dir, name="tensorboard", version="")],
-        log_every_n_steps=10,
+        # A new log version per session: a resumed run appends instead of overwriting the history.
+        logger=[CSVLogger(run_dir, name="csv"), TensorBoardLogger(run_dir, name="tensorboard")],
+        # Several loss points per epoch even on tiny data, at most one per 10 steps on real data.
+        log_every_n_steps=max(1, min(10, len(data.train_texts) // t.batch_size // 4)),
         use_distributed_sampler=False,  # WidthBucketSampler splits batches across ranks itself
         deterministic=False,
         enable_model_summary=True,
     )
-    trainer.fit(module, datamodule=RecognitionData(data, config), ckpt_path=str(last) if resume else None)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        trainer.fit(module, datamodule=RecognitionData(data, config), ckpt_path=str(last) if resume else None)
+    except SystemExit as err:
+        # Lightning turns Ctrl-C into sys.exit(1) after _LastCheckpoint saved last.ckpt.
+        if not trainer.interrupted:
+            raise
+        raise TrainingInterrupted(
+            f"training interrupted at epoch {trainer.current_epoch}, step {trainer.global_step}; "
+            f"{last} holds that state: continue with --resume"
+        ) from err
+    finally:
+        signal.signal(signal.SIGINT, handler)  # Lightning ignores Ctrl-C from the interruption on
     if trainer.global_rank != 0:
         return FitResult(Path(), math.nan, run_dir)
     best_score = float(best.best_model_score) if best.best_model_score is not None else math.nan
@@ -286,7 +337,7 @@ def export_run(config: Config, checkpoint: Path, best_score: float, epochs: int,
     charset = Charset.from_dict(state["scriba_charset"])
     model = build_model(config.model.name, charset.num_classes, config.preprocessing.height, config.model.args)
     model.load_state_dict({k.removeprefix("model."): v for k, v in state["state_dict"].items()})
-    history = read_history(run_dir / "csv" / "metrics.csv")
+    history = read_history(run_dir / "csv")
     if history:
         plot_training_curves(history, run_dir / "curves.png")
     card_path = run_dir / "data_card.json"

@@ -196,9 +196,13 @@ class WidthBucketSampler(Sampler[list[int]]):
         batches = (len(self.widths) + self.batch_size - 1) // self.batch_size
         return max(1, batches // self.world_size) if self.world_size > 1 else batches
 
+    def set_epoch(self, epoch: int) -> None:
+        """Lightning calls this before each epoch: the order depends on (seed, epoch) only, so a resumed
+        run sees the same batches it would have seen."""
+        self.epoch = epoch
+
     def __iter__(self) -> Iterator[list[int]]:
-        rng = random.Random(self.seed + self.epoch)
-        self.epoch += 1
+        rng = random.Random(self.seed * 100_003 + self.epoch)
         order = list(range(len(self.widths)))
         if self.shuffle:
             rng.shuffle(order)

@@ -1,0 +1,114 @@
+"""Training end to end on tiny synthetic data: smoke, resume after interruption, fine-tuning, DDP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning as L
+import pandas as pd
+import pytest
+import torch
+
+from scriba.config import load_config
+from scriba.model_file import load_model_file, read_metadata
+from scriba.recognizer import Recognizer
+from scriba.training import TrainingInterrupted, export_best, fit, read_history
+from tests.conftest import REPO
+from tests.synthetic import tiny_overrides, write_word_table
+
+TINY = REPO / "configs" / "tiny.yaml"
+
+
+def test_smoke_training_learns_and_writes_a_usable_model(tiny_run, word_tables) -> None:
+    run = tiny_run.run_dir
+    for name in ("config.yaml", "cleaning_train.json", "cleaning_val.json", "data_card.json", "curves.png"):
+        assert (run / name).is_file(), name
+    assert list((run / "checkpoints").glob("best-*.ckpt")) and (run / "checkpoints" / "last.ckpt").is_file()
+    assert (run / "tensorboard").is_dir()
+    losses = pd.read_csv(run / "csv" / "version_0" / "metrics.csv")["train/loss"].dropna()
+    assert losses.iloc[-3:].mean() < losses.iloc[:3].mean()  # the loss went down
+
+    metadata = read_metadata(tiny_run.model_path)
+    assert metadata["architecture"] == "resnet_crnn"
+    assert set(metadata["charset"]["characters"]) == set("".join(pd.read_csv(word_tables.train)["text"]))
+    assert metadata["info"]["data"]["train_samples"] == 48
+    assert [h["epoch"] for h in metadata["info"]["history"]] == [0, 1]
+    assert 0 <= metadata["info"]["metrics"]["val/cer"] <= 1.5
+
+    readings = Recognizer.load(tiny_run.model_path).read(sorted(word_tables.train.parent.glob("*.png"))[:3])
+    assert len(readings) == 3 and all(0 <= r.confidence <= 1 for r in readings)
+
+
+class _Interrupt(L.Callback):
+    """Raises KeyboardInterrupt in the middle of the second epoch, as Ctrl-C would."""
+
+    def on_train_batch_start(self, trainer: L.Trainer, *args: object) -> None:
+        if trainer.current_epoch == 1 and trainer.global_step >= 8:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_training_resumes_where_it_stopped(word_tables, tmp_path: Path) -> None:
+    config = load_config(TINY, tiny_overrides(word_tables.train, word_tables.val, tmp_path, epochs=3))
+    with pytest.raises(TrainingInterrupted, match="continue with --resume"):
+        fit(config, extra_callbacks=[_Interrupt()])
+    last = config.run_dir / "checkpoints" / "last.ckpt"
+    state = torch.load(last, map_location="cpu", weights_only=False)
+    assert state["global_step"] == 8  # the checkpoint holds the interrupted position, not the epoch start
+
+    result = fit(config, resume=True)
+    final = torch.load(last, map_location="cpu", weights_only=False)
+    assert final["epoch"] == 2 and final["global_step"] == 18  # 3 epochs x 6 batches, none repeated
+    history = read_metadata(result.model_path)["info"]["history"]
+    assert [h["epoch"] for h in history] == [0, 1, 2]  # both sessions' logs
+    assert sorted(p.parent.name for p in (config.run_dir / "csv").glob("*/metrics.csv")) == ["version_0", "version_1"]
+
+
+def test_resume_without_a_checkpoint_is_an_error(word_tables, tmp_path: Path) -> None:
+    config = load_config(TINY, tiny_overrides(word_tables.train, word_tables.val, tmp_path))
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        fit(config, resume=True)
+
+
+def test_export_best_rebuilds_the_model_file_from_checkpoints(tiny_run, tmp_path: Path) -> None:
+    config = load_config(tiny_run.run_dir / "config.yaml", [f"model_out={tmp_path / 'again.safetensors'}"])
+    result = export_best(config)
+    original, again = load_model_file(tiny_run.model_path), load_model_file(result.model_path)
+    for key, value in original.model.state_dict().items():
+        assert torch.equal(value, again.model.state_dict()[key]), key
+    assert read_history(tiny_run.run_dir / "csv")[0]["epoch"] == 0
+
+
+def test_fine_tuning_grows_the_charset_and_keeps_old_weights(tiny_model: Path, tmp_path: Path) -> None:
+    base = load_model_file(tiny_model)
+    train = write_word_table(tmp_path / "train", 8, seed=3, extra_rows=["img_3_000.png,CAT", "img_3_001.png,DOG"])
+    val = write_word_table(tmp_path / "val", 4, seed=4)
+    overrides = [*tiny_overrides(train, val, tmp_path / "runs", epochs=1), f"training.init_from={tiny_model}"]
+    overrides.append("training.lr=1e-9")  # keep the weights (almost) where they were
+    tuned = load_model_file(fit(load_config(TINY, overrides)).model_path)
+
+    old = base.charset.characters
+    assert tuned.charset.characters.startswith(old)
+    assert set(tuned.charset.characters[len(old) :]) == set("CATDOG")
+    old_rows = base.model.state_dict()["head.classifier.weight"]
+    new_rows = tuned.model.state_dict()["head.classifier.weight"]
+    assert new_rows.shape[0] == tuned.charset.num_classes
+    assert torch.allclose(new_rows[: old_rows.shape[0]], old_rows, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes(word_tables, tmp_path: Path) -> None:
+    """Lightning DDP with the gloo backend: two processes, each taking half of the batches."""
+    overrides = tiny_overrides(word_tables.train, word_tables.val, tmp_path, name="ddp", epochs=1)
+    overrides += ["training.devices=2", "training.strategy=ddp", "training.accelerator=cpu"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "scriba.cli", "train", "--config", str(TINY), "--set", *overrides]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "MEMBER: 2/2" in output  # Lightning's "Initializing distributed: GLOBAL_RANK: 1, MEMBER: 2/2"
+    state = torch.load(tmp_path / "ddp" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert state["global_step"] == 3  # 6 batches split over 2 ranks
+    assert (tmp_path / "ddp" / "model.safetensors").is_file()
