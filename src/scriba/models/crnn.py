@@ -66,7 +66,8 @@ class NamesCRNN(RecognitionModel):
         return torch.div(widths, 4, rounding_mode="floor").clamp(min=1)
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(self.features(images)), self.output_lengths(widths)
+        lengths = self.output_lengths(widths)
+        return self.head(self.features(images), lengths), lengths
 
 
 @dataclass
@@ -130,7 +131,8 @@ class VGGCRNN(RecognitionModel):
         return torch.div(widths, 4, rounding_mode="floor") + 1
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(self.features(images)), self.output_lengths(widths)
+        lengths = self.output_lengths(widths)
+        return self.head(self.features(images), lengths), lengths
 
 
 @dataclass
@@ -205,4 +207,5 @@ class ResNetCRNN(RecognitionModel):
         return torch.div(torch.div(widths + 1, 2, rounding_mode="floor") + 1, 2, rounding_mode="floor")
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head(self.features(images)), self.output_lengths(widths)
+        lengths = self.output_lengths(widths)
+        return self.head(self.features(images), lengths), lengths

@@ -39,11 +39,22 @@ class SequenceHead(nn.Module):
         )
         self.classifier = nn.Linear(2 * hidden, num_classes)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, T) -> log_probs (T, N, num_classes)."""
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """(N, C, H, T) features and (N,) valid frames -> log_probs (T, N, num_classes).
+
+        With ``lengths`` the LSTMs run on packed sequences, so the padding of a batch never reaches the
+        backward direction: a sample reads the same alone or in any batch. (ONNX export traces the plain
+        path; its graph has no packed sequences.)
+        """
         n, c, h, t = features.shape
         sequence = features.permute(3, 0, 1, 2).reshape(t, n, c * h)
         if self.projection is not None:
             sequence = self.projection(sequence)
-        sequence, _ = self.lstm(self.dropout(sequence))
+        sequence = self.dropout(sequence)
+        exporting = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+        if lengths is not None and not exporting and bool((lengths < t).any()):
+            packed = nn.utils.rnn.pack_padded_sequence(sequence, lengths.cpu().clamp(max=t), enforce_sorted=False)
+            sequence, _ = nn.utils.rnn.pad_packed_sequence(self.lstm(packed)[0], total_length=t)
+        else:
+            sequence, _ = self.lstm(sequence)
         return self.classifier(self.dropout(sequence)).log_softmax(-1)

@@ -1,0 +1,117 @@
+"""The command line: outputs on good input; one-line errors and non-zero exits on bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scriba.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("scriba: error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_models_lists_architectures_with_parameter_counts(capsys) -> None:
+    code, out, _ = run(capsys, "models")
+    assert code == 0
+    for name in ("names_crnn", "resnet_crnn", "vgg_crnn"):
+        assert name in out
+    assert "2.44M" in out  # names_crnn: the Kaggle notebooks' model, ~2.4M parameters
+
+
+def test_read_prints_text_and_confidence(capsys, tiny_model: Path, word_tables) -> None:
+    images = sorted(str(p) for p in word_tables.val.parent.glob("*.png"))[:3]
+    code, out, _ = run(capsys, "read", *images, "--model", str(tiny_model))
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == images
+    assert all(0 <= float(line.split("\t")[2]) <= 1 for line in lines)
+
+    code, out, _ = run(capsys, "read", *images, "--model", str(tiny_model), "--json")
+    rows = json.loads(out)
+    assert [r["image"] for r in rows] == images and {"text", "confidence"} <= set(rows[0])
+
+
+def test_read_one_dataset_item_with_truth(capsys, tiny_model: Path, word_tables, tmp_path: Path) -> None:
+    args = ["read", "--model", str(tiny_model), "--data", str(word_tables.val)]
+    code, out, _ = run(capsys, *args, "--index", "3", "--save", str(tmp_path / "item.png"))
+    assert code == 0
+    truth = word_tables.val.read_text().splitlines()[1 + 3].split(",")[1]
+    assert f"truth:      {truth}" in out and "prediction:" in out
+    assert (tmp_path / "item.png").is_file()
+    code, _, err = run(capsys, *args, "--index", "12")
+    assert_one_line_error(code, err, "out of range", "12 items")
+
+
+def test_evaluate_prints_and_saves(capsys, tiny_model: Path, word_tables, tmp_path: Path) -> None:
+    out_dir = tmp_path / "eval"
+    code, out, _ = run(capsys, "evaluate", "--model", str(tiny_model), "--data", str(word_tables.val),
+                       "--out", str(out_dir), "--json", str(tmp_path / "r.json"))  # fmt: skip
+    assert code == 0
+    assert "cer" in out and "exact_match" in out and "positional_char_accuracy" in out
+    assert json.loads((tmp_path / "r.json").read_text())["n"] == 12
+    assert (out_dir / "samples.png").is_file() and (out_dir / "char_f1.png").is_file()
+
+
+def test_bad_images(capsys, tiny_model: Path, corrupt_image: Path, empty_file: Path) -> None:
+    model = ["--model", str(tiny_model)]
+    assert_one_line_error(*run(capsys, "read", "missing.png", *model)[::2], "image not found", "missing.png")
+    assert_one_line_error(*run(capsys, "read", str(corrupt_image), *model)[::2], "cannot decode")
+    assert_one_line_error(*run(capsys, "read", str(empty_file), *model)[::2], "empty")
+
+
+def test_bad_models(capsys, tiny_model: Path, tmp_path: Path, image_file: Path) -> None:
+    assert_one_line_error(*run(capsys, "read", str(image_file), "--model", "nope")[::2], "unknown model 'nope'")
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(tiny_model.read_bytes()[:5000])
+    assert_one_line_error(*run(capsys, "read", str(image_file), "--model", str(truncated))[::2], "truncated")
+    other = tmp_path / "other.safetensors"
+    data = tiny_model.read_bytes().replace(b'\\"format_version\\": 1', b'\\"format_version\\": 9', 1)
+    assert data != tiny_model.read_bytes()
+    other.write_bytes(data)
+    assert_one_line_error(*run(capsys, "read", str(image_file), "--model", str(other))[::2], "format version 9")
+
+
+def test_bad_tables_and_labels(capsys, tiny_model: Path, word_tables, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("file,label\na.png,cat\n")
+    model = ["--model", str(tiny_model)]
+    assert_one_line_error(*run(capsys, "evaluate", *model, "--data", str(wrong))[::2], "lacks column(s) path, text")
+    strange = tmp_path / "strange.csv"
+    image = word_tables.val.parent / "img_5_000.png"
+    strange.write_text(f"path,text\n{image},Ωmega\n")
+    assert_one_line_error(*run(capsys, "evaluate", *model, "--data", str(strange))[::2], "unknown characters", "'Ω'")
+    empty = tmp_path / "empty.csv"
+    empty.write_text(f"path,text\n{image},\n{image},EMPTY\n")
+    assert_one_line_error(*run(capsys, "evaluate", *model, "--data", str(empty))[::2], "nothing to evaluate")
+
+
+def test_bad_configs(capsys, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  name: resnet_crnn\n  colour: blue\n")
+    assert_one_line_error(*run(capsys, "train", "--config", str(bad))[::2], "unknown key(s) in model: colour")
+    assert_one_line_error(*run(capsys, "train", "--config", str(tmp_path / "none.yaml"))[::2], "config not found")
+
+
+def test_console_script_exit_code_without_traceback(tmp_path: Path) -> None:
+    scriba = shutil.which("scriba") or str(Path(sys.executable).parent / "scriba")
+    done = subprocess.run([scriba, "read", str(tmp_path / "missing.png")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().startswith("scriba: error: ")

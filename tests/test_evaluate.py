@@ -1,0 +1,60 @@
+"""evaluate(): metrics consistent with the predictions, unknown-label policies, report files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scriba.data.sources import SourceConfig, read_source
+from scriba.errors import UnknownCharactersError
+from scriba.evaluate import evaluate, evaluate_to_folder
+from scriba.metrics import cer, exact_match
+from scriba.recognizer import Recognizer
+
+KEYS = {"n", "cer", "wer", "exact_match", "positional_char_accuracy", "per_char", "mean_char_precision",
+        "mean_char_recall", "mean_char_f1", "most_missed", "most_confused", "worst", "cleaning", "samples"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def recognizer(tiny_model: Path) -> Recognizer:
+    return Recognizer.load(tiny_model)
+
+
+def test_metrics_agree_with_the_samples(recognizer: Recognizer, word_tables) -> None:
+    records = read_source(SourceConfig(path=str(word_tables.val)))
+    report = evaluate(recognizer, records)
+    assert report.n == len(records) == 12
+    predictions = [s.prediction for s in report.samples]
+    truths = [s.truth for s in report.samples]
+    assert predictions == [r.text for r in recognizer.read([r.image for r in records])]
+    assert report.cer == pytest.approx(cer(predictions, truths))
+    assert report.exact_match == pytest.approx(exact_match(predictions, truths))
+    assert all(s.edits > 0 for s in report.worst)
+    assert set(report.per_char) >= set("".join(truths))
+
+
+def test_unknown_label_characters(recognizer: Recognizer, word_tables, tmp_path: Path) -> None:
+    table = tmp_path / "labels.csv"
+    image = word_tables.val.parent / "img_5_000.png"
+    table.write_text(f"path,text\n{image},cat\n{image},ÇA VA\n{image},UNREADABLE\n")
+    records = read_source(SourceConfig(path=str(table)))
+    with pytest.raises(UnknownCharactersError, match="cannot produce") as caught:
+        evaluate(recognizer, records)
+    assert "Ç" in caught.value.characters
+    skipped = evaluate(recognizer, records, unknown_labels="skip")
+    assert skipped.n == 1
+    assert skipped.cleaning["dropped"] == {"special_label": 1, "unknown_characters": 1}
+    scored = evaluate(recognizer, records, unknown_labels="score")
+    assert scored.n == 2 and scored.samples[1].truth == "ÇA VA"
+
+
+def test_evaluate_to_folder_writes_report_and_plots(recognizer: Recognizer, word_tables, tmp_path: Path) -> None:
+    records = read_source(SourceConfig(path=str(word_tables.val)))
+    report, json_path = evaluate_to_folder(recognizer, records, tmp_path / "eval")
+    data = json.loads(json_path.read_text())
+    assert set(data) >= KEYS
+    assert data["n"] == report.n and data["cer"] == pytest.approx(report.cer)
+    for name in ("char_f1.png", "samples.png", "curves.png"):
+        assert (tmp_path / "eval" / name).stat().st_size > 1000, name

@@ -1,0 +1,70 @@
+"""Recognizer: loading by name or path, reading paths, arrays, PIL images and ink, batching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scriba.data.images import load_image
+from scriba.errors import ImageError, ModelFileError
+from scriba.recognizer import Recognizer, available_models, resolve_model
+
+
+@pytest.fixture(scope="module")
+def recognizer(tiny_model: Path) -> Recognizer:
+    return Recognizer.load(tiny_model)
+
+
+@pytest.fixture(scope="module")
+def images(word_tables) -> list[Path]:
+    return sorted(word_tables.val.parent.glob("*.png"))
+
+
+def test_paths_arrays_and_pil_images_read_the_same(recognizer: Recognizer, images: list[Path]) -> None:
+    path = images[0]
+    gray = load_image(path)
+    rgb = np.stack([gray] * 3, axis=-1)
+    expected = recognizer.read(path)[0]
+    for source in (str(path), gray, rgb, Image.open(path), 255 - gray):  # inverted: light ink on dark
+        reading = recognizer.read(source)[0]
+        assert reading.text == expected.text
+        assert reading.confidence == pytest.approx(expected.confidence, abs=1e-4)
+
+
+def test_batched_reading_matches_one_by_one(recognizer: Recognizer, images: list[Path]) -> None:
+    batched = recognizer.read(images, batch_size=5)
+    single = [recognizer.read(path)[0] for path in images]
+    assert [r.text for r in batched] == [r.text for r in single]
+    # LSTMs run packed, so only the last frame's conv window (which may see the padding) can differ.
+    assert [r.confidence for r in batched] == pytest.approx([r.confidence for r in single], abs=2e-3)
+    for reading in batched:
+        assert 0.0 <= reading.confidence <= 1.0
+        assert len(reading.char_confidences) == len(reading.text)
+
+
+def test_read_ink(recognizer: Recognizer) -> None:
+    t = np.linspace(0, 2 * np.pi, 40)
+    ink = [np.stack([100 + 30 * np.cos(t), 100 + 30 * np.sin(t)], axis=1), np.array([[150.0, 70], [150, 130]])]
+    single = recognizer.read_ink(ink)
+    assert [single.text] == [r.text for r in recognizer.read_inks([ink])]
+
+
+def test_missing_and_corrupt_images_raise_image_error(recognizer: Recognizer, corrupt_image: Path) -> None:
+    with pytest.raises(ImageError, match="not found"):
+        recognizer.read("no/such/image.png")
+    with pytest.raises(ImageError, match="cannot decode"):
+        recognizer.read(corrupt_image)
+
+
+def test_model_names_and_errors(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCRIBA_MODELS", str(tiny_model.parent))
+    assert tiny_model.stem in available_models()
+    assert resolve_model(tiny_model.stem) == tiny_model
+    assert Recognizer.load(tiny_model.stem).charset == Recognizer.load(tiny_model).charset
+    with pytest.raises(ModelFileError, match="unknown model 'nope'"):
+        Recognizer.load("nope")
+    with pytest.raises(ModelFileError, match="not found"):
+        Recognizer.load(tmp_path / "nope.safetensors")
