@@ -12,59 +12,17 @@ import math
 import re
 from pathlib import Path
 
-import cv2
 import nbformat
-import numpy as np
 import pytest
 from nbclient import NotebookClient
 
-from scriba.config import load_config
-from scriba.data.synth import handwriting_fonts, render_text
 from scriba.recognizer import Recognizer
-from scriba.training import fit
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 DEFAULT_MODEL = REPO / "models" / "iam_ondb_words.safetensors"
-WORDS = ["hello", "Morning", "letter", "London", "quick", "written", "the", "and", "word", "note"]
 
 pytestmark = pytest.mark.slow
-
-
-def write_words(folder: Path, n: int, seed: int) -> Path:
-    """Render ``n`` random words into ``folder`` with a path,text CSV beside them."""
-    rng = np.random.default_rng(seed)
-    fonts = sorted(handwriting_fonts())
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = [("path", "text")]
-    for i in range(n):
-        word = WORDS[int(rng.integers(len(WORDS)))]
-        image = render_text(word, font=fonts[i % len(fonts)], size=int(rng.integers(40, 56)), seed=i + 1000 * seed)
-        cv2.imwrite(str(folder / f"{i:03d}.png"), image)
-        rows.append((f"{i:03d}.png", word))
-    table = folder / "labels.csv"
-    with open(table, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
-    return table
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model file from one epoch of configs/tiny.yaml on synthetic words (seconds on a CPU)."""
-    root = tmp_path_factory.mktemp("tiny_model")
-    write_words(root / "train", 48, seed=0)
-    write_words(root / "val", 12, seed=1)
-    config = load_config(
-        REPO / "configs" / "tiny.yaml",
-        [
-            f"data.root={root}",
-            "data.train=[{path: train/labels.csv, kind: table}]",
-            "data.val=[{path: val/labels.csv, kind: table}]",
-            f"output_dir={root / 'runs'}",
-            "training.max_epochs=1",
-        ],
-    )
-    return fit(config).model_path
 
 
 def run_notebook(name: str, out: Path) -> nbformat.NotebookNode:
