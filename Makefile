@@ -1,6 +1,6 @@
 # Two entry points for a fresh Linux machine with Python 3.11 (no GPU needed):
 #   make demo   create .venv, install, read the example images with the shipped model
-#   make test   create .venv, install with dev extras, run lint and the test suite
+#   make test   create .venv, install with dev extras, run ruff, mypy and the test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -21,6 +21,8 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed

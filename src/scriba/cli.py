@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from scriba.data.records import Record
 from scriba.errors import ScribaError
 
 log = logging.getLogger("scriba")
@@ -28,7 +29,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser, required: bool) -> None
     parser.add_argument("--limit", type=int, default=0, help="use only the first N records")
 
 
-def _read_data(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+def _read_data(args: argparse.Namespace) -> list[Record]:
     from scriba.data.sources import SourceConfig, read_source
 
     return read_source(SourceConfig(path=args.data, kind=args.kind, split=args.split, limit=args.limit))

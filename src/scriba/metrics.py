@@ -73,7 +73,8 @@ def character_stats(predictions: Sequence[str], truths: Sequence[str]) -> Charac
     """Align each pair (minimal edits) and count matches, substitutions, deletions and insertions."""
     stats = CharacterStats()
     for p, t in zip(predictions, truths, strict=True):
-        for tag, t0, t1, p0, p1 in Levenshtein.opcodes(t, p):
+        for op in Levenshtein.opcodes(t, p):
+            tag, t0, t1, p0, p1 = op.tag, op.src_start, op.src_end, op.dest_start, op.dest_end
             if tag == "equal":
                 stats.true_positives.update(t[t0:t1])
             elif tag == "replace":

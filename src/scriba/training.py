@@ -12,6 +12,7 @@ import logging
 import math
 import signal
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,7 @@ class RecognizerModule(L.LightningModule):
     def on_validation_epoch_end(self) -> None:
         counts = self._val_counts.to(self.device)
         if self.trainer.world_size > 1:
-            counts = self.all_gather(counts).sum(0)
+            counts = torch.as_tensor(self.all_gather(counts)).sum(0)
         char_errors, chars, word_errors, words, exact, n = counts.tolist()
         self.log_dict(
             {
@@ -156,8 +157,8 @@ class RecognitionData(L.LightningDataModule):
             t.batch_size,
             shuffle=True,
             seed=self.config.seed,
-            rank=self.trainer.global_rank,
-            world_size=self.trainer.world_size,
+            rank=self._trainer().global_rank,
+            world_size=self._trainer().world_size,
         )
         return DataLoader(
             dataset,
@@ -173,10 +174,15 @@ class RecognitionData(L.LightningDataModule):
             dataset.widths,
             2 * self.config.training.batch_size,
             shuffle=False,
-            rank=self.trainer.global_rank,
-            world_size=self.trainer.world_size,
+            rank=self._trainer().global_rank,
+            world_size=self._trainer().world_size,
         )
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate)
+
+    def _trainer(self) -> L.Trainer:
+        if self.trainer is None:
+            raise RuntimeError("the data module is used outside a Trainer")
+        return self.trainer
 
     def transfer_batch_to_device(self, batch: Batch, device: torch.device, dataloader_idx: int) -> Batch:
         return Batch(
@@ -291,7 +297,7 @@ def fit(config: Config, resume: bool = False, extra_callbacks: list[L.Callback] 
     trainer = L.Trainer(
         default_root_dir=run_dir,
         max_epochs=t.max_epochs,
-        max_time={"minutes": t.max_minutes} if t.max_minutes else None,
+        max_time=timedelta(minutes=t.max_minutes) if t.max_minutes else None,
         accelerator=t.accelerator,
         devices=t.devices,
         num_nodes=t.num_nodes,

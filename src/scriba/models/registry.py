@@ -107,7 +107,7 @@ def build_model(name: str, num_classes: int, input_height: int, args: dict[str, 
     """
     entry = _entry(name)
     try:
-        return entry.cls(num_classes, input_height, model_args(name, args))  # type: ignore[call-arg]
+        return entry.cls(num_classes, input_height, model_args(name, args))
     except ValueError as err:
         raise ConfigError(f"cannot build {name!r}: {err}") from err
 
