@@ -1,0 +1,56 @@
+"""Readers and the shipped model on the real handwriting in ../shared/data (skipped where it is absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from scriba.charset import Charset
+from scriba.data.cleaning import CleaningOptions, clean
+from scriba.data.dataset import load_images
+from scriba.data.images import Preprocessing
+from scriba.data.ink import render_ink
+from scriba.data.sources import SourceConfig, read_source
+from scriba.evaluate import evaluate
+from scriba.recognizer import DEFAULT_MODEL, Recognizer, resolve_model
+
+
+def test_kaggle_names_labels_and_cleaning(shared_data: Path) -> None:
+    records = read_source(SourceConfig(path=str(shared_data / "names" / "labels.csv"), kind="kaggle_names"))
+    assert len(records) == 564
+    kept, report = clean(records)
+    assert report.dropped == {"special_label": 2, "missing_label": 1}  # UNREADABLE, EMPTY and an empty cell
+    assert len(kept) == 561
+    assert {r.text for r in kept} >= {"BILEL", "JEAN-ROCH", "LAUMIONIER"}
+    charset = Charset.from_texts(r.text or "" for r in kept)
+    loaded, images = load_images(kept[:40], Preprocessing(height=64, mode="fixed", width=256), charset)
+    assert len(loaded) == 40 and all(image.shape == (64, 256) for image in images)
+
+
+def test_iam_ondb_splits_and_rendering(shared_data: Path) -> None:
+    root = str(shared_data / "iam_ondb")
+    counts = {
+        s: len(read_source(SourceConfig(path=root, kind="iam_ondb_words", split=s))) for s in ("trainset", "testset_t")
+    }
+    assert counts == {"trainset": 14887, "testset_t": 4629}
+    lines = read_source(SourceConfig(path=root, kind="iam_ondb_lines"))
+    assert len(lines) == 8261  # 8,328 lines less the 67 with IAM's #/* markers
+    image = render_ink(lines[0].ink)
+    ink_rows = np.flatnonzero((image < 128).mean(axis=1) > 0.02)
+    assert 35 <= np.percentile(ink_rows, 95) - np.percentile(ink_rows, 5) <= 70  # the ~40 px band, plus strokes
+
+
+def test_doctor_table_with_splits(shared_data: Path) -> None:
+    table = str(shared_data / "doctor" / "labels.csv")
+    assert len(read_source(SourceConfig(path=table, split="train"))) == 3120
+    assert len(read_source(SourceConfig(path=table, split="val"))) == 780
+
+
+def test_shipped_model_reads_real_handwriting(shared_data: Path) -> None:
+    """A regression guard on the default model: a slice of the writer-independent test words."""
+    recognizer = Recognizer.load(resolve_model(DEFAULT_MODEL))
+    records = read_source(SourceConfig(path=str(shared_data / "iam_ondb"), kind="iam_ondb_words", split="testset_t"))
+    report = evaluate(recognizer, records[:400], unknown_labels="score", cleaning=CleaningOptions(special_labels=()))
+    assert report.n == 400
+    assert report.cer < 0.2, report.summary()
