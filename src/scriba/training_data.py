@@ -65,13 +65,14 @@ def prepare_data(config: Config, run_dir: Path) -> PreparedData:
     """
     if not config.data.train or not config.data.val:
         raise ConfigError("the config needs data.train and data.val sources")
-    train_records, train_report = clean(read_sources(config, config.data.train), config.data.cleaning)
+    raw_train = read_sources(config, config.data.train)
+    train_records, train_report = clean(raw_train, config.data.cleaning)
     if not train_records:
         raise DataFormatError("no training samples left after cleaning:\n" + train_report.summary())
     charset = choose_charset(config, [r.text or "" for r in train_records])
     # Explicit charset: labels with other characters are dropped (or trimmed) per the cleaning options.
     if config.data.charset:
-        train_records, train_report = clean(read_sources(config, config.data.train), config.data.cleaning, charset)
+        train_records, train_report = clean(raw_train, config.data.cleaning, charset)
     val_records, val_report = clean(read_sources(config, config.data.val), config.data.cleaning, charset)
 
     # output_lengths depends on the architecture only: a throwaway instance tells the frames per width.
