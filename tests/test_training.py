@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 import torch
 
+from scriba.checkpoints import export_best, read_history
 from scriba.config import load_config
 from scriba.model_file import load_model_file, read_metadata
 from scriba.recognizer import Recognizer
-from scriba.training import TrainingInterrupted, export_best, fit, read_history
+from scriba.training import TrainingInterrupted, fit
 from tests.conftest import REPO
 from tests.synthetic import tiny_overrides, write_word_table
 

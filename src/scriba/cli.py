@@ -36,8 +36,9 @@ def _read_data(args: argparse.Namespace) -> list[Record]:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from scriba.checkpoints import export_best
     from scriba.config import load_config
-    from scriba.training import export_best, fit
+    from scriba.training import fit
 
     config = load_config(args.config, args.set)
     result = export_best(config) if args.export else fit(config, resume=args.resume)
@@ -67,6 +68,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _read(args: argparse.Namespace) -> int:
     from scriba.recognizer import Recognizer
 
+    if args.ink:
+        return _read_ink_files(args)
     recognizer = Recognizer.load(args.model)
     if args.data:
         if args.index is None:
@@ -88,7 +91,7 @@ def _read(args: argparse.Namespace) -> int:
             print(f"image: {args.save}")
         return 0
     if not args.images:
-        raise ScribaError("give image paths to read, or --data D --index N")
+        raise ScribaError("give image paths to read, --ink FILE... for ink files, or --data D --index N")
     readings = recognizer.read(args.images, batch_size=args.batch_size)
     if args.json:
         rows = [
@@ -98,6 +101,26 @@ def _read(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for path, reading in zip(args.images, readings, strict=True):
+            print(f"{path}\t{reading.text}\t{reading.confidence:.3f}")
+    return 0
+
+
+def _read_ink_files(args: argparse.Namespace) -> int:
+    from scriba.data.inkio import read_ink_file
+    from scriba.recognizer import Recognizer
+
+    if args.images or args.data:
+        raise ScribaError("--ink reads ink files only: give images or --data in a separate call")
+    inks = [read_ink_file(path) for path in args.ink]  # a bad file fails before the model loads
+    readings = Recognizer.load(args.model).read_inks(inks, batch_size=args.batch_size)
+    if args.json:
+        rows = [
+            {"ink": str(p), "text": r.text, "confidence": round(r.confidence, 4)}
+            for p, r in zip(args.ink, readings, strict=True)
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for path, reading in zip(args.ink, readings, strict=True):
             print(f"{path}\t{reading.text}\t{reading.confidence:.3f}")
     return 0
 
@@ -114,6 +137,20 @@ def _models(args: argparse.Namespace) -> int:
     print("shipped models:")
     for name in available_models() or ["(none found)"]:
         print(f"  {name}" + (f"  {resolve_model(name)}" if name != "(none found)" else ""))
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    import csv
+    from collections import Counter
+
+    from scriba.data.synth import synthesize
+
+    labels = synthesize(args.kind, args.count, Path(args.out), seed=args.seed, corpus=args.corpus, fonts=args.fonts)
+    with labels.open(encoding="utf-8", newline="") as handle:
+        fonts = Counter(row["font"] for row in csv.DictReader(handle))
+    used = ", ".join(f"{name} {n}" for name, n in sorted(fonts.items()))
+    print(f"wrote {args.count} {args.kind} images and {labels.name} to {labels.parent}; fonts: {used}")
     return 0
 
 
@@ -150,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--grid", type=int, default=12, help="samples in the image grid")
     evaluate.set_defaults(handler=_evaluate)
 
-    read = commands.add_parser("read", help="read handwriting in images")
+    read = commands.add_parser("read", help="read handwriting in images or ink files")
     read.add_argument("images", nargs="*", help="image files")
     read.add_argument("--model", default="default", help="model name or file (default: the default model)")
     read.add_argument("--json", action="store_true", help="print JSON")
@@ -158,10 +195,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(read, required=False)
     read.add_argument("--index", type=int, help="with --data: the item to show with its truth")
     read.add_argument("--save", help="with --data: save the item's image with truth and prediction (PNG)")
+    read.add_argument(
+        "--ink",
+        nargs="+",
+        metavar="FILE",
+        help="read pen trajectories from InkML (.inkml) or canvas JSON (.json) files",
+    )
     read.set_defaults(handler=_read)
 
     models = commands.add_parser("models", help="list architectures and shipped models")
     models.set_defaults(handler=_models)
+
+    synth = commands.add_parser("synth", help="write a synthetic handwriting dataset (path,text table + images)")
+    synth.add_argument("--kind", required=True, choices=["names", "words", "lines"], help="what to write")
+    synth.add_argument("--count", required=True, type=int, help="number of images")
+    synth.add_argument("--out", required=True, help="folder for images/ and labels.csv")
+    synth.add_argument(
+        "--corpus", help="texts: one per line, or a CSV with a text column (default: built-in names / English words)"
+    )
+    synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same dataset)")
+    synth.add_argument("--fonts", nargs="+", metavar="FONT", help="fontpkg families or font files (default: all)")
+    synth.set_defaults(handler=_synth)
     return parser
 
 

@@ -7,17 +7,14 @@ model file. Run folder: ``<output_dir>/<name>/`` with ``config.yaml``, ``cleanin
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import signal
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import (
@@ -29,14 +26,14 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader
 
 from scriba.charset import Charset
+from scriba.checkpoints import FitResult, export_run
 from scriba.config import Config, save_config
 from scriba.data.dataset import Batch, HandwritingDataset, WidthBucketSampler, collate
 from scriba.decoding import greedy_decode
 from scriba.errors import ConfigError, ScribaError
 from scriba.metrics import edit_distance
-from scriba.model_file import ModelFile, load_model_file, save_model_file
+from scriba.model_file import load_model_file
 from scriba.models import RecognitionModel, build_model
-from scriba.plots import plot_training_curves
 from scriba.training_data import PreparedData, prepare_data
 
 log = logging.getLogger(__name__)
@@ -194,34 +191,6 @@ class RecognitionData(L.LightningDataModule):
         )
 
 
-def read_history(csv_dir: Path) -> list[dict[str, float]]:
-    """Per-epoch means of every logged metric from Lightning's CSV logs (``csv/version_*/metrics.csv``).
-
-    A resumed run logs into a new version; for an epoch logged twice (interrupted, then redone) the
-    later session wins. Empty when there are no logs.
-    """
-    frames = []
-    for path in sorted(Path(csv_dir).glob("version_*/metrics.csv"), key=lambda p: int(p.parent.name.split("_")[1])):
-        frame = pd.read_csv(path)
-        if "epoch" in frame and len(frame):
-            frames.append(frame)
-    if not frames:
-        return []
-    history: dict[int, dict[str, float]] = {}
-    for frame in frames:
-        columns = [c for c in frame.columns if c.startswith(("train/", "val/"))]
-        for epoch, row in frame.groupby("epoch")[columns].mean().iterrows():
-            history[int(epoch)] = {"epoch": int(epoch), **{k: float(v) for k, v in row.items() if pd.notna(v)}}
-    return [history[e] for e in sorted(history)]
-
-
-@dataclass
-class FitResult:
-    model_path: Path
-    best_val_cer: float
-    run_dir: Path
-
-
 def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
     """A fresh model, or the ``training.init_from`` model with its classifier grown to ``charset``.
 
@@ -334,59 +303,3 @@ def fit(config: Config, resume: bool = False, extra_callbacks: list[L.Callback] 
     return export_run(
         config, Path(best.best_model_path or last), best_score, trainer.current_epoch, trainer.global_step
     )
-
-
-def export_run(config: Config, checkpoint: Path, best_score: float, epochs: int, steps: int) -> FitResult:
-    """Write the model file of a run from one of its checkpoints, with history, curves and data card."""
-    run_dir = config.run_dir
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    charset = Charset.from_dict(state["scriba_charset"])
-    model = build_model(config.model.name, charset.num_classes, config.preprocessing.height, config.model.args)
-    model.load_state_dict({k.removeprefix("model."): v for k, v in state["state_dict"].items()})
-    history = read_history(run_dir / "csv")
-    if history:
-        plot_training_curves(history, run_dir / "curves.png")
-    card_path = run_dir / "data_card.json"
-    info = {
-        "name": config.name,
-        "training_config": config.to_dict(),
-        "data": json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {},
-        "metrics": {"val/cer": best_score, "epochs": epochs, "steps": steps, "checkpoint": checkpoint.name},
-        "history": history,
-    }
-    model_path = Path(config.model_out) if config.model_out else run_dir / "model.safetensors"
-    save_model_file(
-        model_path, ModelFile(model.eval(), config.model.name, charset, config.preprocessing, config.data.ink, info)
-    )
-    log.info("model written to %s (val/cer %.4f, from %s)", model_path, best_score, checkpoint.name)
-    return FitResult(model_path, best_score, run_dir)
-
-
-def export_best(config: Config) -> FitResult:
-    """The model file of an existing run from its best checkpoint (e.g. after an interrupted run).
-
-    Raises:
-        FileNotFoundError: the run has no checkpoints.
-    """
-    folder = config.run_dir / "checkpoints"
-    checkpoints = sorted(folder.glob("*.ckpt")) if folder.is_dir() else []
-    if not checkpoints:
-        raise FileNotFoundError(f"no checkpoints in {folder}")
-    scored = []
-    for path in checkpoints:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        for callback_state in state.get("callbacks", {}).values():
-            if "best_model_score" in callback_state and callback_state["best_model_score"] is not None:
-                scored.append(
-                    (float(callback_state["best_model_score"]), Path(callback_state["best_model_path"]), state)
-                )
-    if scored:
-        score, best_path, state = min(scored, key=lambda item: item[0])
-        best_path = best_path if best_path.is_file() else folder / best_path.name
-    else:
-        score, best_path, state = (
-            math.nan,
-            folder / "last.ckpt",
-            torch.load(folder / "last.ckpt", map_location="cpu", weights_only=False),
-        )
-    return export_run(config, best_path, score, int(state.get("epoch", 0)), int(state.get("global_step", 0)))
