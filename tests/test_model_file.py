@@ -169,3 +169,11 @@ def test_weights_that_do_not_fit_the_architecture(saved: Path, tmp_path: Path) -
     unknown = _rewrite(saved, tmp_path / "arch.safetensors", edit_metadata=lambda m: m.update(architecture="nope"))
     with pytest.raises(ModelFileError, match="nope"):
         load_model_file(unknown)
+
+
+def test_ink_style_from_a_newer_version_or_invalid(saved: Path, tmp_path: Path) -> None:
+    newer = _rewrite(saved, tmp_path / "newer.safetensors", edit_metadata=lambda m: m["ink_style"].update(sparkle=3))
+    assert load_model_file(newer).ink_style.stroke_width == load_model_file(saved).ink_style.stroke_width
+    bad = _rewrite(saved, tmp_path / "bad.safetensors", edit_metadata=lambda m: m["ink_style"].update(stroke_width=-1))
+    with pytest.raises(ModelFileError, match="invalid ink style"):
+        load_model_file(bad)

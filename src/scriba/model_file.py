@@ -114,6 +114,15 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return metadata
 
 
+def _ink_style(path: Path, fields: dict[str, Any]) -> InkStyle:
+    """The stored ink style; fields this version does not know (from a newer scriba) are ignored."""
+    known = {f.name for f in dataclasses.fields(InkStyle)}
+    try:
+        return InkStyle(**{k: v for k, v in fields.items() if k in known})
+    except (TypeError, ValueError) as err:
+        raise ModelFileError(f"{path} has an invalid ink style: {err}") from err
+
+
 def load_model_file(path: str | Path, device: str | torch.device = "cpu") -> ModelFile:
     """Rebuild the model from its file.
 
@@ -140,6 +149,6 @@ def load_model_file(path: str | Path, device: str | torch.device = "cpu") -> Mod
         architecture=metadata["architecture"],
         charset=charset,
         preprocessing=preprocessing,
-        ink_style=InkStyle(**metadata.get("ink_style", {})),
+        ink_style=_ink_style(path, metadata.get("ink_style", {})),
         info=metadata.get("info", {}),
     )

@@ -158,7 +158,10 @@ def _widths(n: int, seed: int = 0) -> list[int]:
 @pytest.mark.parametrize(("n", "batch_size"), [(103, 8), (40, 8), (5, 8), (1000, 4)])
 def test_sampler_covers_every_index_once_per_epoch(n: int, batch_size: int) -> None:
     sampler = WidthBucketSampler(_widths(n), batch_size, shuffle=True, seed=3)
-    epochs = [list(sampler) for _ in range(2)]
+    epochs = []
+    for epoch in range(2):
+        sampler.set_epoch(epoch)  # Lightning calls this before each epoch
+        epochs.append(list(sampler))
     for batches in epochs:
         flat = [i for batch in batches for i in batch]
         assert sorted(flat) == list(range(n))
@@ -166,6 +169,8 @@ def test_sampler_covers_every_index_once_per_epoch(n: int, batch_size: int) -> N
         assert all(1 <= len(b) <= batch_size for b in batches)
     if n > batch_size:
         assert epochs[0] != epochs[1]  # a new order each epoch
+    sampler.set_epoch(0)
+    assert list(sampler) == epochs[0]  # the order depends on (seed, epoch) only: a resumed run sees the same
 
 
 def test_sampler_batches_hold_similar_widths() -> None:
