@@ -113,3 +113,24 @@ def test_ddp_on_two_cpu_processes(word_tables, tmp_path: Path) -> None:
     state = torch.load(tmp_path / "ddp" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert state["global_step"] == 3  # 6 batches split over 2 ranks
     assert (tmp_path / "ddp" / "model.safetensors").is_file()
+
+
+def test_styled_ink_and_synthetic_words_in_worker_processes(word_tables, iam_ondb_dir, tmp_path: Path) -> None:
+    """Ink sources drawn in random styles, synthetic words mixed in by ratio, loading in a worker process."""
+    ondb = iam_ondb_dir.root
+    overrides = [
+        *tiny_overrides(word_tables.train, word_tables.val, tmp_path, epochs=1),
+        f"data.train=[{{path: '{word_tables.train}', kind: table}},"
+        f" {{path: '{ondb}', kind: iam_ondb_lines, split: trainset}}]",
+        "data.ink_styles=1.0",
+        "data.synth.ratio=0.5",
+        "data.synth.kind=words",
+        "data.augment=0.5",
+        "training.num_workers=1",
+    ]
+    result = fit(load_config(TINY, overrides))
+    card = read_metadata(result.model_path)["info"]["data"]
+    assert card["train_samples"] == 48 + 1  # the one trainset IAM-OnDB line without markers
+    assert card["synthetic_per_epoch"] == 24  # ratio 0.5 of the 49 real samples
+    state = torch.load(tmp_path / "tiny" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert state["global_step"] == -(-(49 + 24) // 8)  # every source's samples were batched

@@ -33,6 +33,29 @@ class ModelConfig:
 
 
 @dataclass
+class SynthConfig:
+    """Synthetic handwriting generated on the fly and mixed into training.
+
+    Args:
+        kind: ``names``, ``words`` or ``lines`` (see ``scriba synth``).
+        ratio: synthetic samples per epoch, as a fraction of the real training samples (0: none).
+        corpus: a text file or CSV with a ``text`` column to draw texts from (default: built-in).
+        fonts: fontpkg font families to use (default: all installed that suit the kind).
+    """
+
+    kind: str = "words"
+    ratio: float = 0.0
+    corpus: str = ""
+    fonts: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("names", "words", "lines"):
+            raise ConfigError(f"data.synth.kind must be names, words or lines, not {self.kind!r}")
+        if self.ratio < 0:
+            raise ConfigError("data.synth.ratio must be 0 or more")
+
+
+@dataclass
 class DataConfig:
     """Where training and validation data come from and how they are cleaned.
 
@@ -42,7 +65,10 @@ class DataConfig:
         val: sources for model selection (early stopping, best checkpoints).
         charset: the characters to recognize; empty builds it from the training texts.
         cleaning: label cleaning options.
-        ink: how pen trajectories are rendered.
+        ink: how pen trajectories are rendered (the clean style, also used for validation and reading).
+        ink_styles: strength of the random ink style drawn for each training sample of an ink
+            source, 0 (always ``ink``) to 1.
+        synth: synthetic handwriting mixed into training.
         augment: train-time augmentation strength, 0 (off) to 1.
     """
 
@@ -52,11 +78,15 @@ class DataConfig:
     charset: str = ""
     cleaning: CleaningOptions = field(default_factory=CleaningOptions)
     ink: InkStyle = field(default_factory=InkStyle)
+    ink_styles: float = 0.0
+    synth: SynthConfig = field(default_factory=SynthConfig)
     augment: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.augment <= 1:
             raise ConfigError(f"data.augment must be between 0 and 1, got {self.augment}")
+        if not 0 <= self.ink_styles <= 1:
+            raise ConfigError(f"data.ink_styles must be between 0 and 1, got {self.ink_styles}")
 
     def resolve(self, source: SourceConfig) -> SourceConfig:
         """The source with its path made absolute against ``root``."""

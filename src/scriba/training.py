@@ -29,6 +29,7 @@ from scriba.charset import Charset
 from scriba.checkpoints import FitResult, export_run
 from scriba.config import Config, save_config
 from scriba.data.dataset import Batch, HandwritingDataset, WidthBucketSampler, collate
+from scriba.data.items import ImageItems
 from scriba.decoding import greedy_decode
 from scriba.errors import ConfigError, ScribaError
 from scriba.metrics import edit_distance
@@ -147,7 +148,7 @@ class RecognitionData(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader[Any]:
         t = self.config.training
         dataset = HandwritingDataset(
-            self.data.train_images, self.data.train_texts, self.data.charset, self.config.data.augment, self.config.seed
+            self.data.train_sources, self.data.charset, self.config.data.augment, self.config.seed, self.data.frames
         )
         sampler = WidthBucketSampler(
             dataset.widths,
@@ -166,7 +167,7 @@ class RecognitionData(L.LightningDataModule):
         )
 
     def val_dataloader(self) -> DataLoader[Any]:
-        dataset = HandwritingDataset(self.data.val_images, self.data.val_texts, self.data.charset)
+        dataset = HandwritingDataset([ImageItems(self.data.val_images, self.data.val_texts)], self.data.charset)
         sampler = WidthBucketSampler(
             dataset.widths,
             2 * self.config.training.batch_size,
@@ -279,7 +280,7 @@ def fit(config: Config, resume: bool = False, extra_callbacks: list[L.Callback] 
         # A new log version per session: a resumed run appends instead of overwriting the history.
         logger=[CSVLogger(run_dir, name="csv"), TensorBoardLogger(run_dir, name="tensorboard")],
         # Several loss points per epoch even on tiny data, at most one per 10 steps on real data.
-        log_every_n_steps=max(1, min(10, len(data.train_texts) // t.batch_size // 4)),
+        log_every_n_steps=max(1, min(10, data.train_size // t.batch_size // 4)),
         use_distributed_sampler=False,  # WidthBucketSampler splits batches across ranks itself
         deterministic=False,
         enable_model_summary=True,

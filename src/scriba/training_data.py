@@ -16,6 +16,7 @@ from scriba.charset import Charset
 from scriba.config import Config
 from scriba.data.cleaning import clean
 from scriba.data.dataset import load_images
+from scriba.data.items import ImageItems, ItemSource, StyledInkItems, SyntheticItems
 from scriba.data.records import Record
 from scriba.data.sources import SourceConfig, read_source
 from scriba.errors import ConfigError, DataFormatError
@@ -27,14 +28,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PreparedData:
-    """Cleaned, preprocessed training and validation data (uint8 images in memory)."""
+    """Cleaned training sources and preprocessed validation images (uint8, in memory)."""
 
     charset: Charset
-    train_images: list[np.ndarray]
-    train_texts: list[str]
+    train_sources: list[ItemSource]
     val_images: list[np.ndarray]
     val_texts: list[str]
+    frames: FrameCounter
     card: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def train_size(self) -> int:
+        return sum(len(s) for s in self.train_sources)
 
 
 def read_sources(config: Config, sources: list[SourceConfig]) -> list[Record]:
@@ -57,6 +62,54 @@ def choose_charset(config: Config, texts: list[str]) -> Charset:
     return Charset.from_texts(texts)
 
 
+class FrameCounter:
+    """Frames a model gives for an input width (picklable, for data loader workers)."""
+
+    def __init__(self, config: Config) -> None:
+        # output_lengths depends on the architecture only: a throwaway 2-class instance answers.
+        self.probe = build_model(config.model.name, 2, config.preprocessing.height, config.model.args)
+
+    def __call__(self, width: int) -> int:
+        return int(self.probe.output_lengths(torch.tensor([width]))[0])
+
+
+def _train_sources(
+    config: Config, charset: Charset, records: list[Record], images: list[np.ndarray]
+) -> list[ItemSource]:
+    """Fixed images, ink in random styles (``data.ink_styles``) and synthetic samples (``data.synth``)."""
+    texts = [r.text or "" for r in records]
+    if config.data.ink_styles > 0:
+        ink = [i for i, r in enumerate(records) if r.ink is not None]
+        fixed = [i for i, r in enumerate(records) if r.ink is None]
+        sources: list[ItemSource] = [
+            StyledInkItems(
+                [records[i].ink or [] for i in ink],
+                [texts[i] for i in ink],
+                [images[i].shape[1] for i in ink],
+                config.preprocessing,
+                config.data.ink,
+                config.data.ink_styles,
+            )
+        ]
+        if fixed:
+            sources.append(ImageItems([images[i] for i in fixed], [texts[i] for i in fixed]))
+    else:
+        sources = [ImageItems(images, texts)]
+    synth = config.data.synth
+    if synth.ratio > 0:
+        from scriba.data.synth import SyntheticGenerator  # fonts and corpora: load only when asked for
+
+        generator = SyntheticGenerator(
+            synth.kind, synth.corpus or None, config.seed, synth.fonts or None, charset.characters
+        )
+        count = max(1, round(synth.ratio * len(records)))
+        sources.append(
+            SyntheticItems(generator, count, config.preprocessing, int(np.median([i.shape[1] for i in images])))
+        )
+        log.info("training mixes in %d synthetic %s per epoch", count, synth.kind)
+    return sources
+
+
 def prepare_data(config: Config, run_dir: Path) -> PreparedData:
     """Read sources, clean labels, pick the charset, load images; save the cleaning reports in ``run_dir``.
 
@@ -75,12 +128,7 @@ def prepare_data(config: Config, run_dir: Path) -> PreparedData:
         train_records, train_report = clean(raw_train, config.data.cleaning, charset)
     val_records, val_report = clean(read_sources(config, config.data.val), config.data.cleaning, charset)
 
-    # output_lengths depends on the architecture only: a throwaway instance tells the frames per width.
-    probe = build_model(config.model.name, 2, config.preprocessing.height, config.model.args)
-
-    def frames(width: int) -> int:
-        return int(probe.output_lengths(torch.tensor([width]))[0])
-
+    frames = FrameCounter(config)
     workers = min(4, os.cpu_count() or 1)
     loaded = {}
     for split, records, report in (("train", train_records, train_report), ("val", val_records, val_report)):
@@ -89,15 +137,19 @@ def prepare_data(config: Config, run_dir: Path) -> PreparedData:
         log.info("%s data: %s", split, report.summary())
         if not kept:
             raise DataFormatError(f"no {split} samples left after cleaning:\n{report.summary()}")
-        loaded[split] = (images, [r.text or "" for r in kept], report)
+        loaded[split] = (kept, images, report)
+    train_sources = _train_sources(config, charset, loaded["train"][0], loaded["train"][1])
     card = {
         "train_sources": [s.__dict__ for s in config.data.train],
         "val_sources": [s.__dict__ for s in config.data.val],
-        "train_samples": len(loaded["train"][1]),
-        "val_samples": len(loaded["val"][1]),
+        "train_samples": len(loaded["train"][0]),
+        "val_samples": len(loaded["val"][0]),
+        "ink_styles": config.data.ink_styles,
+        "synthetic_per_epoch": sum(len(s) for s in train_sources if isinstance(s, SyntheticItems)),
         "cleaning": {split: loaded[split][2].to_dict() for split in loaded},
     }
     (run_dir / "data_card.json").write_text(
         json.dumps(card, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
     )
-    return PreparedData(charset, loaded["train"][0], loaded["train"][1], loaded["val"][0], loaded["val"][1], card)
+    val_texts = [r.text or "" for r in loaded["val"][0]]
+    return PreparedData(charset, train_sources, loaded["val"][1], val_texts, frames, card)

@@ -18,9 +18,12 @@ from scriba.data.dataset import (
     load_images,
     render_record,
 )
-from scriba.data.images import Preprocessing
+from scriba.data.images import Preprocessing, to_model_input
+from scriba.data.ink import InkStyle, render_ink
+from scriba.data.items import ImageItems, StyledInkItems, SyntheticItems
 from scriba.data.records import Record
 from scriba.data.sources.table import read_table
+from scriba.data.synth import SyntheticGenerator
 from scriba.errors import ScribaError
 
 # --- collate ----------------------------------------------------------------------------------
@@ -133,7 +136,7 @@ def test_render_record_ink_and_nothing() -> None:
 def test_dataset_items(draw) -> None:
     charset = Charset("abc")
     images = [draw(40, 16, seed=1), draw(60, 16, seed=2)]
-    dataset = HandwritingDataset(images, ["ab", "cca"], charset)
+    dataset = HandwritingDataset([ImageItems(images, ["ab", "cca"])], charset)
     assert len(dataset) == 2
     assert dataset.widths == [40, 60]
     sample = dataset[1]
@@ -144,10 +147,62 @@ def test_dataset_items(draw) -> None:
     batch = collate([dataset[0], dataset[1]])
     assert batch.images.shape == (2, 1, 16, 60)
     with pytest.raises(ValueError):
-        HandwritingDataset(images, ["ab"], charset)
+        ImageItems(images, ["ab"])
+    with pytest.raises(IndexError):
+        dataset[2]
+
+
+def _ink(seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [np.cumsum(rng.normal(0, 5, size=(30, 2)), axis=0) + np.array([i * 60, 0]) for i in range(3)]
+
+
+def test_styled_ink_and_augmentation_are_seeded_per_epoch_and_item() -> None:
+    charset = Charset("abc")
+    pre = Preprocessing(height=32)
+    inks = [_ink(1), _ink(2)]
+    clean = [pre.apply(render_ink(ink)) for ink in inks]
+    source = StyledInkItems(inks, ["ab", "ca"], [c.shape[1] for c in clean], pre, InkStyle(), strength=1.0)
+    dataset = HandwritingDataset([source], charset, augment=0.5, seed=7)
+    again = HandwritingDataset([source], charset, augment=0.5, seed=7)
+    assert torch.equal(dataset[(1, 3)].image, again[(1, 3)].image)  # same (seed, epoch, index): same sample
+    assert not torch.equal(dataset[(1, 3)].image, dataset[(1, 4)].image)  # a new style every epoch
+    assert dataset[(0, 0)].text == "ab"
+    plain = HandwritingDataset([StyledInkItems(inks, ["ab", "ca"], [1, 1], pre, InkStyle(), strength=0.0)], charset)
+    assert np.array_equal(plain[0].image.numpy()[0], to_model_input(clean[0])[0])  # strength 0: the clean style
+
+
+def test_synthetic_items_mixed_with_images(draw) -> None:
+    charset = Charset("abcdefghijklmnopqrstuvwxyz")
+    generator = SyntheticGenerator("words", seed=0, charset=charset.characters)
+    pre = Preprocessing(height=32)
+    dataset = HandwritingDataset(
+        [ImageItems([draw(40, 32, seed=1)], ["ab"]), SyntheticItems(generator, 5, pre, width_estimate=80)], charset
+    )
+    assert len(dataset) == 6 and dataset.widths[1:] == [80] * 5
+    texts = [dataset[(i, 0)].text for i in range(1, 6)]
+    assert all(t and set(t) <= set(charset.characters) for t in texts)
+    assert texts == [dataset[(i, 0)].text for i in range(1, 6)]  # reproducible
+    assert texts != [dataset[(i, 1)].text for i in range(1, 6)]  # new samples next epoch
+    assert dataset[(1, 0)].image.shape[1] == 32
+
+
+def test_too_narrow_images_are_stretched_to_fit_their_label(draw) -> None:
+    charset = Charset("ab")
+    dataset = HandwritingDataset(
+        [ImageItems([draw(12, 16, seed=1)], ["abab"])], charset, frames_for_width=lambda w: w // 4
+    )
+    assert dataset[0].image.shape[2] // 4 >= 4
 
 
 # --- WidthBucketSampler -----------------------------------------------------------------------
+
+
+def _indices(sampler: WidthBucketSampler) -> list[list[int]]:
+    """The sampler's batches as dataset indices; each key is (index, epoch) and carries the sampler's epoch."""
+    batches = list(sampler)
+    assert all(epoch == sampler.epoch for batch in batches for _, epoch in batch)
+    return [[index for index, _ in batch] for batch in batches]
 
 
 def _widths(n: int, seed: int = 0) -> list[int]:
@@ -161,7 +216,7 @@ def test_sampler_covers_every_index_once_per_epoch(n: int, batch_size: int) -> N
     epochs = []
     for epoch in range(2):
         sampler.set_epoch(epoch)  # Lightning calls this before each epoch
-        epochs.append(list(sampler))
+        epochs.append(_indices(sampler))
     for batches in epochs:
         flat = [i for batch in batches for i in batch]
         assert sorted(flat) == list(range(n))
@@ -170,13 +225,13 @@ def test_sampler_covers_every_index_once_per_epoch(n: int, batch_size: int) -> N
     if n > batch_size:
         assert epochs[0] != epochs[1]  # a new order each epoch
     sampler.set_epoch(0)
-    assert list(sampler) == epochs[0]  # the order depends on (seed, epoch) only: a resumed run sees the same
+    assert _indices(sampler) == epochs[0]  # the order depends on (seed, epoch) only: a resumed run sees the same
 
 
 def test_sampler_batches_hold_similar_widths() -> None:
     widths = _widths(400, seed=1)
     sampler = WidthBucketSampler(widths, 8, seed=0)
-    batches = list(sampler)
+    batches = _indices(sampler)
     # Sorted within a pool of 50 batches, so each batch is a run of neighbouring widths.
     for batch in batches:
         assert [widths[i] for i in batch] == sorted(widths[i] for i in batch)
@@ -192,8 +247,8 @@ def test_sampler_batches_hold_similar_widths() -> None:
 
 def test_sampler_without_shuffle_is_deterministic() -> None:
     widths = _widths(30)
-    a = list(WidthBucketSampler(widths, 4, shuffle=False))
-    b = list(WidthBucketSampler(widths, 4, shuffle=False))
+    a = _indices(WidthBucketSampler(widths, 4, shuffle=False))
+    b = _indices(WidthBucketSampler(widths, 4, shuffle=False))
     assert a == b
     flat = [i for batch in a for i in batch]
     assert [widths[i] for i in flat] == sorted(widths)
@@ -203,7 +258,7 @@ def test_sampler_without_shuffle_is_deterministic() -> None:
 def test_sampler_ranks_get_the_same_number_of_batches(n: int, batch_size: int) -> None:
     widths = _widths(n)
     ranks = [WidthBucketSampler(widths, batch_size, seed=5, rank=r, world_size=2) for r in range(2)]
-    batches = [list(s) for s in ranks]
+    batches = [_indices(s) for s in ranks]
     assert len(ranks[0]) == len(ranks[1])
     assert len(batches[0]) == len(batches[1]) == len(ranks[0]) >= 1
     total = -(-n // batch_size)

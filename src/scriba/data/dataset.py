@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
@@ -23,6 +24,7 @@ from scriba.data.augment import augment_image, build_augmentation
 from scriba.data.cleaning import CleaningReport
 from scriba.data.images import Preprocessing, load_image, to_model_input
 from scriba.data.ink import InkStyle, render_ink
+from scriba.data.items import ItemSource
 from scriba.data.records import Record
 from scriba.errors import ScribaError
 
@@ -133,40 +135,72 @@ def load_images(
     return kept_records, images
 
 
+# A dataset key: an index, or (index, epoch) from WidthBucketSampler so that random rendering and
+# augmentation are seeded per (seed, epoch, index), identical in any worker process and on resume.
+Key = int | tuple[int, int]
+
+
 class HandwritingDataset(Dataset[Sample]):
-    """Preprocessed images held in memory with their encoded labels.
+    """Samples from one or more item sources, augmented, as model inputs with encoded labels.
 
     Args:
-        images: uint8 (height, W) dark-on-light images (see :func:`load_images`).
-        texts: their labels.
-        charset: encodes the labels (unknown characters are an error: clean first).
+        sources: where items come from (see :mod:`scriba.data.items`); indices run through them in order.
+        charset: encodes the labels (characters it lacks are dropped: sources are cleaned first).
         augment: augmentation strength, 0 to 1 (train only).
-        seed: seeds the augmentation.
+        seed: seeds rendering and augmentation.
+        frames_for_width: the model's frames per input width; an image too narrow for its label's CTC
+            alignment (possible after random styles) is stretched to fit, with a warning.
     """
 
     def __init__(
-        self, images: list[np.ndarray], texts: list[str], charset: Charset, augment: float = 0.0, seed: int = 0
+        self,
+        sources: Sequence[ItemSource],
+        charset: Charset,
+        augment: float = 0.0,
+        seed: int = 0,
+        frames_for_width: Callable[[int], int] | None = None,
     ) -> None:
-        if len(images) != len(texts):
-            raise ValueError("images and texts differ in length")
-        self.images = images
-        self.texts = texts
-        self.targets = [torch.tensor(charset.encode(t), dtype=torch.long) for t in texts]
+        self.sources = list(sources)
+        self.charset = charset
+        self.seed = seed
+        self.frames_for_width = frames_for_width
         self.augmentation = build_augmentation(augment, seed)
+        self._starts = np.cumsum([0] + [len(s) for s in self.sources])
 
     def __len__(self) -> int:
-        return len(self.images)
+        return int(self._starts[-1])
 
-    def __getitem__(self, index: int) -> Sample:
-        image = augment_image(self.augmentation, self.images[index])
-        return Sample(torch.from_numpy(to_model_input(image)), self.targets[index], self.texts[index])
+    def locate(self, index: int) -> tuple[ItemSource, int]:
+        """The source holding global ``index`` and the index within it."""
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        which = int(np.searchsorted(self._starts, index, side="right")) - 1
+        return self.sources[which], index - int(self._starts[which])
+
+    def __getitem__(self, key: Key) -> Sample:
+        index, epoch = key if isinstance(key, tuple) else (key, 0)
+        source, local = self.locate(index)
+        rng = np.random.default_rng([self.seed, epoch, index])
+        image, text = source.load(local, rng)
+        if self.augmentation is not None:
+            self.augmentation.set_random_seed(int(rng.integers(2**31)))
+            image = augment_image(self.augmentation, image)
+        ids = self.charset.encode(text, unknown="drop")
+        if self.frames_for_width is not None:
+            needed = ctc_frames_needed(ids)
+            if self.frames_for_width(image.shape[1]) < needed:
+                log.warning("sample %d (%r) too narrow for its label: stretched", index, text)
+                while self.frames_for_width(image.shape[1]) < needed:
+                    image = cv2.resize(image, (image.shape[1] + 4, image.shape[0]), interpolation=cv2.INTER_LINEAR)
+        return Sample(torch.from_numpy(to_model_input(image)), torch.tensor(ids, dtype=torch.long), text)
 
     @property
     def widths(self) -> list[int]:
-        return [image.shape[1] for image in self.images]
+        """Each item's width (exact for fixed images, an estimate for generated ones)."""
+        return [source.width(i) for source in self.sources for i in range(len(source))]
 
 
-class WidthBucketSampler(Sampler[list[int]]):
+class WidthBucketSampler(Sampler[list[tuple[int, int]]]):
     """Batches of similar widths (less padding, faster steps), in random order each epoch.
 
     Indices are sorted by width within random pools of ``50 * batch_size``, cut into batches, and the
@@ -201,7 +235,7 @@ class WidthBucketSampler(Sampler[list[int]]):
         run sees the same batches it would have seen."""
         self.epoch = epoch
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         rng = random.Random(self.seed * 100_003 + self.epoch)
         order = list(range(len(self.widths)))
         if self.shuffle:
@@ -216,4 +250,5 @@ class WidthBucketSampler(Sampler[list[int]]):
         if self.world_size > 1:
             # Wrap around so every rank gets len(self) batches even when they do not divide evenly.
             batches = [batches[(self.rank + i * self.world_size) % len(batches)] for i in range(len(self))]
-        yield from batches
+        for batch in batches:
+            yield [(index, self.epoch) for index in batch]

@@ -1,0 +1,110 @@
+"""Where training samples come from: fixed images, ink drawn in a new random style each time, or
+synthetic handwriting generated on the fly.
+
+Every source answers ``len``, ``width(i)`` (an estimate, for batching similar widths) and
+``load(i, rng) -> (uint8 (height, W) preprocessed image, text)``. ``rng`` is seeded per (epoch, item)
+by the dataset, so a sample is reproducible whatever worker process draws it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from scriba.data.images import Preprocessing
+from scriba.data.ink import InkStyle, render_ink, sample_ink_style
+from scriba.data.records import Ink
+
+if TYPE_CHECKING:  # the generator pulls in fonts and corpora: only load them when used
+    from scriba.data.synth import SyntheticGenerator
+
+
+class ItemSource(Protocol):
+    def __len__(self) -> int: ...
+
+    def width(self, index: int) -> int: ...
+
+    def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]: ...
+
+
+class ImageItems:
+    """Preprocessed images held in memory with their labels."""
+
+    def __init__(self, images: Sequence[np.ndarray], texts: Sequence[str]) -> None:
+        if len(images) != len(texts):
+            raise ValueError("images and texts differ in length")
+        self.images = list(images)
+        self.texts = list(texts)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def width(self, index: int) -> int:
+        return int(self.images[index].shape[1])
+
+    def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        return self.images[index], self.texts[index]
+
+
+class StyledInkItems:
+    """Pen trajectories drawn in a new random :class:`InkStyle` at every load.
+
+    Args:
+        inks: the strokes of each sample.
+        texts: their labels.
+        widths: widths of their clean renderings (the batching estimate).
+        preprocessing: the model's input preprocessing.
+        base: the clean style the random ones vary around (the model file's style).
+        strength: how far styles vary, 0 (always ``base``) to 1.
+    """
+
+    def __init__(
+        self,
+        inks: Sequence[Ink],
+        texts: Sequence[str],
+        widths: Sequence[int],
+        preprocessing: Preprocessing,
+        base: InkStyle,
+        strength: float,
+    ) -> None:
+        self.inks, self.texts, self.widths = list(inks), list(texts), list(widths)
+        self.preprocessing, self.base, self.strength = preprocessing, base, strength
+
+    def __len__(self) -> int:
+        return len(self.inks)
+
+    def width(self, index: int) -> int:
+        return self.widths[index]
+
+    def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        style = sample_ink_style(rng, self.strength, self.base)
+        return self.preprocessing.apply(render_ink(self.inks[index], style, rng)), self.texts[index]
+
+
+class SyntheticItems:
+    """``count`` samples per epoch from a :class:`SyntheticGenerator` (new ones every epoch).
+
+    Args:
+        generator: draws (image, text).
+        count: samples per epoch.
+        preprocessing: the model's input preprocessing.
+        width_estimate: typical preprocessed width, for batching (the real width is known only after drawing).
+    """
+
+    def __init__(
+        self, generator: SyntheticGenerator, count: int, preprocessing: Preprocessing, width_estimate: int
+    ) -> None:
+        self.generator, self.count, self.preprocessing = generator, count, preprocessing
+        self.width_estimate = width_estimate
+
+    def __len__(self) -> int:
+        return self.count
+
+    def width(self, index: int) -> int:
+        return self.width_estimate
+
+    def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        image, text = self.generator.sample(rng)
+        return self.preprocessing.apply(image), text
