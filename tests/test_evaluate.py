@@ -58,3 +58,15 @@ def test_evaluate_to_folder_writes_report_and_plots(recognizer: Recognizer, word
     assert data["n"] == report.n and data["cer"] == pytest.approx(report.cer)
     for name in ("char_f1.png", "samples.png", "curves.png"):
         assert (tmp_path / "eval" / name).stat().st_size > 1000, name
+
+
+def test_ink_can_be_evaluated_in_another_style(recognizer: Recognizer, iam_ondb_dir) -> None:
+    from scriba.data.ink import INK_STYLE_PRESETS
+    from scriba.evaluate import prepare_eval_data
+
+    records = read_source(SourceConfig(path=str(iam_ondb_dir.root), kind="iam_ondb_words"))
+    _, own, _ = prepare_eval_data(recognizer, records, unknown_labels="score")
+    _, unseen, _ = prepare_eval_data(recognizer, records, unknown_labels="score", ink_style=INK_STYLE_PRESETS["unseen"])
+    assert len(own) == len(unseen) > 0
+    # The unseen style: thicker, blurred strokes on darker, textured, noisy paper.
+    assert unseen[0].mean() < own[0].mean() and unseen[0].std() != own[0].std()

@@ -11,9 +11,13 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scriba.data.records import Record
-from scriba.errors import ScribaError
+from scriba.errors import ConfigError, ScribaError
+
+if TYPE_CHECKING:
+    from scriba.data.ink import InkStyle
 
 log = logging.getLogger("scriba")
 
@@ -46,6 +50,29 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ink_style(value: str) -> InkStyle:
+    """A preset name (``clean``, ``unseen``) or a JSON object of InkStyle fields."""
+    from scriba.data.ink import INK_STYLE_PRESETS, InkStyle
+
+    if value in INK_STYLE_PRESETS:
+        return INK_STYLE_PRESETS[value]
+    try:
+        return InkStyle(**json.loads(value))
+    except (ValueError, TypeError) as err:
+        raise ConfigError(
+            f"--ink-style must be one of {', '.join(INK_STYLE_PRESETS)} or a JSON object of ink style fields: {err}"
+        ) from err
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from scriba.config import load_config
+    from scriba.preview import preview
+
+    path = preview(load_config(args.config, args.set), Path(args.out), args.count, args.epoch)
+    print(f"contact sheet: {path}")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from scriba.evaluate import evaluate_to_folder
     from scriba.recognizer import Recognizer
@@ -59,6 +86,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         args.unknown_labels,
         args.batch_size,
         args.grid,
+        _ink_style(args.ink_style) if args.ink_style else None,
     )
     print(report.summary())
     print(f"report: {json_path}\nplots: {args.out}/")
@@ -172,6 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.set_defaults(handler=_train)
 
+    preview = commands.add_parser("preview", help="draw augmented training samples with their labels")
+    preview.add_argument("--config", required=True, help="YAML recipe")
+    preview.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values")
+    preview.add_argument("--out", default="preview.png", help="PNG to write (default: preview.png)")
+    preview.add_argument("--count", type=int, default=24, help="samples to draw")
+    preview.add_argument("--epoch", type=int, default=0, help="draw the samples of this epoch")
+    preview.set_defaults(handler=_preview)
+
     evaluate = commands.add_parser("evaluate", help="score a model on a labeled dataset")
     evaluate.add_argument("--model", default="default", help="model name or file (default: the default model)")
     _add_data_arguments(evaluate, required=True)
@@ -185,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--grid", type=int, default=12, help="samples in the image grid")
+    evaluate.add_argument(
+        "--ink-style", help="draw ink data in this style: clean, unseen, or JSON fields (default: the model's)"
+    )
     evaluate.set_defaults(handler=_evaluate)
 
     read = commands.add_parser("read", help="read handwriting in images or ink files")

@@ -17,6 +17,7 @@ import numpy as np
 
 from scriba.data.cleaning import CleaningOptions, CleaningReport, clean
 from scriba.data.dataset import load_images
+from scriba.data.ink import InkStyle
 from scriba.data.records import Record
 from scriba.errors import DataFormatError, UnknownCharactersError
 from scriba.metrics import character_stats, edit_distance, summary_metrics
@@ -88,12 +89,15 @@ def prepare_eval_data(
     records: list[Record],
     unknown_labels: UnknownLabels = "error",
     cleaning: CleaningOptions | None = None,
+    ink_style: InkStyle | None = None,
 ) -> tuple[list[Record], list[np.ndarray], CleaningReport]:
     """Clean labels and load images for evaluation.
 
     Args:
         unknown_labels: labels with characters the model cannot produce: ``error`` raises,
             ``skip`` drops them (counted), ``score`` keeps them (they count as errors).
+        cleaning: label cleaning (default: drop missing and placeholder labels, keep the rest).
+        ink_style: how ink records are drawn (default: the model's own style).
 
     Raises:
         UnknownCharactersError: with ``unknown_labels="error"``, listing the characters.
@@ -114,7 +118,7 @@ def prepare_eval_data(
         report.dropped.update(report2.dropped)
         report.examples.update(report2.examples)
     kept, images = load_images(
-        kept, recognizer.preprocessing, recognizer.charset, report, recognizer.model_file.ink_style
+        kept, recognizer.preprocessing, recognizer.charset, report, ink_style or recognizer.model_file.ink_style
     )
     if not kept:
         raise DataFormatError("nothing to evaluate after cleaning:\n" + report.summary())
@@ -127,9 +131,10 @@ def evaluate(
     unknown_labels: UnknownLabels = "error",
     batch_size: int = 32,
     cleaning: CleaningOptions | None = None,
+    ink_style: InkStyle | None = None,
 ) -> EvalReport:
-    """Read every labeled record and score the predictions against the labels."""
-    kept, images, report = prepare_eval_data(recognizer, records, unknown_labels, cleaning)
+    """Read every labeled record and score the predictions against the labels (see :func:`prepare_eval_data`)."""
+    kept, images, report = prepare_eval_data(recognizer, records, unknown_labels, cleaning, ink_style)
     return score(recognizer, kept, images, report, batch_size)
 
 
@@ -181,6 +186,7 @@ def evaluate_to_folder(
     unknown_labels: UnknownLabels = "error",
     batch_size: int = 32,
     grid: int = 12,
+    ink_style: InkStyle | None = None,
 ) -> tuple[EvalReport, Path]:
     """Evaluate and write the JSON report plus PNG plots (per-character F1, a sample grid with
     predictions and truths, and the training curves stored in the model file) into ``out``.
@@ -188,7 +194,7 @@ def evaluate_to_folder(
     Returns:
         The report and the JSON path.
     """
-    kept, images, cleaning_report = prepare_eval_data(recognizer, records, unknown_labels)
+    kept, images, cleaning_report = prepare_eval_data(recognizer, records, unknown_labels, ink_style=ink_style)
     report = score(recognizer, kept, images, cleaning_report, batch_size)
     out = Path(out)
     json_path = Path(json_path) if json_path else out / "report.json"

@@ -14,9 +14,14 @@ from matplotlib.figure import Figure
 
 
 def plot_sample_grid(
-    images: Sequence[np.ndarray], predictions: Sequence[str], truths: Sequence[str | None], path: Path, columns: int = 3
+    images: Sequence[np.ndarray],
+    predictions: Sequence[str],
+    truths: Sequence[str | None],
+    path: Path,
+    columns: int = 3,
+    caption: str = "read",
 ) -> Path:
-    """A grid of images titled with prediction (and truth, red when wrong)."""
+    """A grid of images titled ``caption: text`` (and the truth, red when the text differs from it)."""
     rows = max(1, (len(images) + columns - 1) // columns)
     fig = Figure(figsize=(4 * columns, 1.3 * rows))
     axes = fig.subplots(rows, columns, squeeze=False)
@@ -25,7 +30,7 @@ def plot_sample_grid(
     for ax, image, prediction, truth in zip(axes.flat, images, predictions, truths, strict=False):
         ax.imshow(image, cmap="gray", vmin=0, vmax=255)
         wrong = truth is not None and prediction != truth
-        title = f"read: {prediction}" + (f"\ntruth: {truth}" if truth is not None else "")
+        title = f"{caption}: {prediction}" + (f"\ntruth: {truth}" if truth is not None else "")
         ax.set_title(title, fontsize=8, color="tab:red" if wrong else "black")
     fig.tight_layout()
     return _save(fig, path)

@@ -113,6 +113,17 @@ RULED_P, RULED_SPACING_RANGE, RULED_DEPTH_RANGE = 0.25, (1.3, 2.2), (50.0, 110.0
 MIN_CONTRAST = 60  # sampled ink stays at least this much darker than the paper
 
 
+# Named styles for evaluation. "unseen" lies outside everything sample_ink_style draws (pen wider than
+# 4.16 px, blur above 1.2, noise above 10, texture above 12, paper darker than 215): it tests how a
+# model copes with a style no training sample had.
+INK_STYLE_PRESETS: dict[str, InkStyle] = {
+    "clean": InkStyle(),
+    "unseen": InkStyle(
+        stroke_width=5.5, blur=2.0, noise=20.0, paper_texture=35.0, paper_level=195, ink_level=30, paper_gradient=20.0
+    ),
+}
+
+
 def sample_ink_style(rng: np.random.Generator, strength: float = 1.0, base: InkStyle | None = None) -> InkStyle:
     """Draw a random style around ``base`` (see :data:`STYLE_VARIATION` and the ``*_P`` constants).
 

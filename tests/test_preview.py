@@ -1,0 +1,26 @@
+"""scriba preview: a contact sheet of training samples with their labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+
+from scriba.cli import main
+from tests.conftest import REPO
+from tests.synthetic import tiny_overrides
+
+
+def test_preview_draws_a_sheet_of_augmented_samples(word_tables, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "sheet.png"
+    overrides = [
+        *tiny_overrides(word_tables.train, word_tables.val, tmp_path),
+        "data.augment=1.0",
+        "data.synth.ratio=0.25",
+    ]
+    code = main(["preview", "--config", str(REPO / "configs" / "tiny.yaml"), "--out", str(out), "--count", "8",
+                 "--set", *overrides])  # fmt: skip
+    assert code == 0 and str(out) in capsys.readouterr().out
+    sheet = cv2.imread(str(out), cv2.IMREAD_GRAYSCALE)
+    assert sheet is not None and sheet.shape[0] > 100 and sheet.shape[1] > 400
+    assert not (tmp_path / "tiny").exists()  # a preview leaves no run folder behind
