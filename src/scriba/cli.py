@@ -182,6 +182,17 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare(args: argparse.Namespace) -> int:
+    from scriba.config import load_config
+    from scriba.training_data import write_prepared_data
+
+    config = load_config(args.config, args.set)
+    summary = write_prepared_data(config, Path(args.out) if args.out else None)
+    print(summary.describe())
+    print(f"train from it with: --set data.prepared={summary.path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scriba", description="Read handwriting: train, evaluate and apply CRNN models."
@@ -255,6 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same dataset)")
     synth.add_argument("--fonts", nargs="+", metavar="FONT", help="fontpkg families or font files (default: all)")
     synth.set_defaults(handler=_synth)
+
+    prepare = commands.add_parser(
+        "prepare", help="read, clean and render a recipe's data once into LMDB files that training reads fast"
+    )
+    prepare.add_argument("--config", required=True, help="YAML recipe (see configs/)")
+    prepare.add_argument(
+        "--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values, e.g. data.train.0.limit=100"
+    )
+    prepare.add_argument("--out", help="folder to write (default: <output_dir>/<name>/prepared)")
+    prepare.set_defaults(handler=_prepare)
     return parser
 
 

@@ -70,6 +70,7 @@ class DataConfig:
             source, 0 (always ``ink``) to 1.
         synth: synthetic handwriting mixed into training.
         augment: train-time augmentation strength, 0 (off) to 1.
+        prepared: a folder written by ``scriba prepare`` to read the data from instead of the sources (empty: off).
     """
 
     root: str = field(default_factory=lambda: os.environ.get("SCRIBA_DATA", "../shared/data"))
@@ -81,6 +82,7 @@ class DataConfig:
     ink_styles: float = 0.0
     synth: SynthConfig = field(default_factory=SynthConfig)
     augment: float = 0.0
+    prepared: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.augment <= 1:

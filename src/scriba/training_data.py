@@ -1,10 +1,18 @@
-"""Read, clean and load a config's training and validation data, with a data card for the model file."""
+"""Read, clean and load a config's training and validation data, with a data card for the model file.
+
+The data comes either straight from the configured sources (read, clean, pick the charset, render and
+preprocess every image) or, with ``data.prepared``, from a folder that ``scriba prepare`` wrote once
+with the result of those steps (see :mod:`scriba.data.packed`): both give the same samples.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,9 +22,18 @@ import torch
 
 from scriba.charset import Charset
 from scriba.config import Config
-from scriba.data.cleaning import clean
+from scriba.data.cleaning import CleaningReport, clean
 from scriba.data.dataset import load_images
 from scriba.data.items import ImageItems, ItemSource, StyledInkItems, SyntheticItems
+from scriba.data.packed import (
+    PackedImageItems,
+    PackedInkItems,
+    PackedSplit,
+    SplitData,
+    fingerprint,
+    open_prepared,
+    write_prepared,
+)
 from scriba.data.records import Record
 from scriba.data.sources import SourceConfig, read_source
 from scriba.errors import ConfigError, DataFormatError
@@ -40,6 +57,36 @@ class PreparedData:
     @property
     def train_size(self) -> int:
         return sum(len(s) for s in self.train_sources)
+
+
+@dataclass
+class LoadedData:
+    """The kept records of each split (``train``, ``val``) with their preprocessed uint8 images."""
+
+    charset: Charset
+    records: dict[str, list[Record]]
+    images: dict[str, list[np.ndarray]]
+    reports: dict[str, CleaningReport]
+
+
+@dataclass
+class PrepareSummary:
+    """What ``scriba prepare`` wrote: per split ``samples``, ``ink``, ``bytes`` and ``dropped`` in cleaning."""
+
+    path: Path
+    splits: dict[str, dict[str, int]]
+    characters: int
+    seconds: float
+
+    def describe(self) -> str:
+        """A few lines for the CLI."""
+        lines = [f"prepared {self.path} in {self.seconds:.1f} s ({self.characters} characters)"]
+        for name, s in self.splits.items():
+            lines.append(
+                f"  {name}: {s['samples']} samples ({s['ink']} with ink), {s['dropped']} dropped, "
+                f"{s['bytes'] / 2**20:.1f} MiB"
+            )
+        return "\n".join(lines)
 
 
 def read_sources(config: Config, sources: list[SourceConfig]) -> list[Record]:
@@ -73,48 +120,38 @@ class FrameCounter:
         return int(self.probe.output_lengths(torch.tensor([width]))[0])
 
 
-def _train_sources(
-    config: Config, charset: Charset, records: list[Record], images: list[np.ndarray]
-) -> list[ItemSource]:
-    """Fixed images, ink in random styles (``data.ink_styles``) and synthetic samples (``data.synth``)."""
-    texts = [r.text or "" for r in records]
-    if config.data.ink_styles > 0:
-        ink = [i for i, r in enumerate(records) if r.ink is not None]
-        fixed = [i for i, r in enumerate(records) if r.ink is None]
-        sources: list[ItemSource] = [
-            StyledInkItems(
-                [records[i].ink or [] for i in ink],
-                [texts[i] for i in ink],
-                [images[i].shape[1] for i in ink],
-                config.preprocessing,
-                config.data.ink,
-                config.data.ink_styles,
-            )
-        ]
-        if fixed:
-            sources.append(ImageItems([images[i] for i in fixed], [texts[i] for i in fixed]))
-    else:
-        sources = [ImageItems(images, texts)]
-    synth = config.data.synth
-    if synth.ratio > 0:
-        from scriba.data.synth import SyntheticGenerator  # fonts and corpora: load only when asked for
+def data_sections(config: Config) -> dict[str, Any]:
+    """The config sections that decide the prepared data (the fingerprint of a prepared folder).
 
-        generator = SyntheticGenerator(
-            synth.kind, synth.corpus or None, config.seed, synth.fonts or None, charset.characters
-        )
-        count = max(1, round(synth.ratio * len(records)))
-        sources.append(
-            SyntheticItems(generator, count, config.preprocessing, int(np.median([i.shape[1] for i in images])))
-        )
-        log.info("training mixes in %d synthetic %s per epoch", count, synth.kind)
-    return sources
+    The model is in because labels needing more CTC frames than their width gives are dropped; the
+    fine-tuned model's charset because the charset grows from it.
+    """
+    data = config.data
+    base = read_metadata(config.training.init_from)["charset"] if config.training.init_from else None
+    return {
+        "data.root": data.root,
+        "data.train": [dataclasses.asdict(s) for s in data.train],
+        "data.val": [dataclasses.asdict(s) for s in data.val],
+        "data.charset": data.charset,
+        "data.cleaning": dataclasses.asdict(data.cleaning),
+        "data.ink": dataclasses.asdict(data.ink),
+        "preprocessing": dataclasses.asdict(config.preprocessing),
+        "model": {"name": config.model.name, "args": config.model.args},
+        "init_from.charset": base,
+    }
 
 
-def prepare_data(config: Config, run_dir: Path) -> PreparedData:
-    """Read sources, clean labels, pick the charset, load images; save the cleaning reports in ``run_dir``.
+def load_data(config: Config, frames: FrameCounter | None = None, report_dir: Path | None = None) -> LoadedData:
+    """Read sources, clean labels, pick the charset, render and preprocess every image.
+
+    Args:
+        config: the recipe.
+        frames: the model's frames per width (default: from ``config.model``).
+        report_dir: where to save ``cleaning_{split}.json`` (default: nowhere).
 
     Raises:
-        ConfigError: no training or validation sources, or nothing left after cleaning.
+        ConfigError: no training or validation sources.
+        DataFormatError: nothing left of a split after cleaning.
     """
     if not config.data.train or not config.data.val:
         raise ConfigError("the config needs data.train and data.val sources")
@@ -128,28 +165,143 @@ def prepare_data(config: Config, run_dir: Path) -> PreparedData:
         train_records, train_report = clean(raw_train, config.data.cleaning, charset)
     val_records, val_report = clean(read_sources(config, config.data.val), config.data.cleaning, charset)
 
-    frames = FrameCounter(config)
+    frames = frames or FrameCounter(config)
     workers = min(4, os.cpu_count() or 1)
-    loaded = {}
+    loaded = LoadedData(charset, {}, {}, {})
     for split, records, report in (("train", train_records, train_report), ("val", val_records, val_report)):
         kept, images = load_images(records, config.preprocessing, charset, report, config.data.ink, frames, workers)
-        report.save(run_dir / f"cleaning_{split}.json")
-        log.info("%s data: %s", split, report.summary())
+        _note_report(split, report, report_dir)
         if not kept:
             raise DataFormatError(f"no {split} samples left after cleaning:\n{report.summary()}")
-        loaded[split] = (kept, images, report)
-    train_sources = _train_sources(config, charset, loaded["train"][0], loaded["train"][1])
+        loaded.records[split], loaded.images[split], loaded.reports[split] = kept, images, report
+    return loaded
+
+
+def _note_report(split: str, report: CleaningReport, report_dir: Path | None) -> None:
+    if report_dir is not None:
+        report.save(report_dir / f"cleaning_{split}.json")
+    log.info("%s data: %s", split, report.summary())
+
+
+def write_prepared_data(config: Config, out: Path | None = None) -> PrepareSummary:
+    """Run the read/clean/charset/load steps once and write them to a prepared folder (``data.prepared``).
+
+    Args:
+        config: the recipe.
+        out: the folder (default ``<output_dir>/<name>/prepared``); replaced atomically when complete.
+    """
+    start = time.perf_counter()
+    out = Path(out) if out is not None else config.run_dir / "prepared"
+    sections = data_sections(config)
+    loaded = load_data(config)
+    splits = {
+        split: SplitData(loaded.images[split], [r.text or "" for r in records], [r.ink for r in records])
+        for split, records in loaded.records.items()
+    }
+    info = {
+        "fingerprint": fingerprint(sections),
+        "config": sections,
+        "charset": loaded.charset.to_dict(),
+        "cleaning": {split: report.to_dict() for split, report in loaded.reports.items()},
+    }
+    counts = write_prepared(out, splits, info)
+    for split, report in loaded.reports.items():
+        counts[split]["dropped"] = report.total - report.kept
+    return PrepareSummary(out, counts, len(loaded.charset), time.perf_counter() - start)
+
+
+def _memory_sources(config: Config, records: list[Record], images: list[np.ndarray]) -> list[ItemSource]:
+    """Fixed images, or ink in random styles (``data.ink_styles``) first and the image records after."""
+    texts = [r.text or "" for r in records]
+    if config.data.ink_styles <= 0:
+        return [ImageItems(images, texts)]
+    ink = [i for i, r in enumerate(records) if r.ink is not None]
+    fixed = [i for i, r in enumerate(records) if r.ink is None]
+    sources: list[ItemSource] = [
+        StyledInkItems(
+            [records[i].ink or [] for i in ink],
+            [texts[i] for i in ink],
+            [images[i].shape[1] for i in ink],
+            config.preprocessing,
+            config.data.ink,
+            config.data.ink_styles,
+        )
+    ]
+    if fixed:
+        sources.append(ImageItems([images[i] for i in fixed], [texts[i] for i in fixed]))
+    return sources
+
+
+def _packed_sources(config: Config, split: PackedSplit) -> list[ItemSource]:
+    """The same sources as :func:`_memory_sources`, in the same order, read from a prepared split."""
+    if config.data.ink_styles <= 0:
+        return [PackedImageItems(split, range(len(split)))]
+    ink, fixed = np.flatnonzero(split.has_ink), np.flatnonzero(~split.has_ink)
+    sources: list[ItemSource] = [
+        PackedInkItems(split, ink, config.preprocessing, config.data.ink, config.data.ink_styles)
+    ]
+    if len(fixed):
+        sources.append(PackedImageItems(split, fixed))
+    return sources
+
+
+def _synthetic_sources(config: Config, charset: Charset, real: int, widths: list[int]) -> list[ItemSource]:
+    """Synthetic samples per epoch (``data.synth``), ``ratio`` times the ``real`` training samples."""
+    synth = config.data.synth
+    if synth.ratio <= 0:
+        return []
+    from scriba.data.synth import SyntheticGenerator  # fonts and corpora: load only when asked for
+
+    generator = SyntheticGenerator(
+        synth.kind, synth.corpus or None, config.seed, synth.fonts or None, charset.characters
+    )
+    count = max(1, round(synth.ratio * real))
+    log.info("training mixes in %d synthetic %s per epoch", count, synth.kind)
+    return [SyntheticItems(generator, count, config.preprocessing, int(np.median(widths)))]
+
+
+def _report_from_dict(data: dict[str, Any]) -> CleaningReport:
+    return CleaningReport(**{**data, "dropped": Counter(data.get("dropped", {}))})
+
+
+def prepare_data(config: Config, run_dir: Path) -> PreparedData:
+    """The training sources and validation images of ``config``; saves the cleaning reports and data card.
+
+    Reads ``data.prepared`` when set (see :func:`write_prepared_data`), else the sources themselves.
+
+    Raises:
+        ConfigError: no training or validation sources, or ``data.prepared`` made from another config.
+        DataFormatError: nothing left after cleaning, or ``data.prepared`` is missing or incomplete.
+    """
+    if not config.data.train or not config.data.val:
+        raise ConfigError("the config needs data.train and data.val sources")
+    frames = FrameCounter(config)
+    if config.data.prepared:
+        folder = open_prepared(Path(config.data.prepared), data_sections(config))
+        charset = Charset.from_dict(folder.info["charset"])
+        reports = {split: _report_from_dict(folder.info["cleaning"][split]) for split in ("train", "val")}
+        for split, report in reports.items():
+            _note_report(split, report, run_dir)
+        train_sources = _packed_sources(config, folder.train)
+        val_images, val_texts = folder.val.load_all()
+        train_widths = [int(w) for w in folder.train.widths]
+    else:
+        loaded = load_data(config, frames, run_dir)
+        charset, reports = loaded.charset, loaded.reports
+        train_sources = _memory_sources(config, loaded.records["train"], loaded.images["train"])
+        val_images, val_texts = loaded.images["val"], [r.text or "" for r in loaded.records["val"]]
+        train_widths = [i.shape[1] for i in loaded.images["train"]]
+    train_sources += _synthetic_sources(config, charset, len(train_widths), train_widths)
     card = {
         "train_sources": [s.__dict__ for s in config.data.train],
         "val_sources": [s.__dict__ for s in config.data.val],
-        "train_samples": len(loaded["train"][0]),
-        "val_samples": len(loaded["val"][0]),
+        "train_samples": len(train_widths),
+        "val_samples": len(val_images),
         "ink_styles": config.data.ink_styles,
         "synthetic_per_epoch": sum(len(s) for s in train_sources if isinstance(s, SyntheticItems)),
-        "cleaning": {split: loaded[split][2].to_dict() for split in loaded},
+        "cleaning": {split: report.to_dict() for split, report in reports.items()},
     }
     (run_dir / "data_card.json").write_text(
         json.dumps(card, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
     )
-    val_texts = [r.text or "" for r in loaded["val"][0]]
-    return PreparedData(charset, train_sources, loaded["val"][1], val_texts, frames, card)
+    return PreparedData(charset, train_sources, val_images, val_texts, frames, card)
