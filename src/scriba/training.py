@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import signal
 from datetime import timedelta
 from pathlib import Path
@@ -216,6 +217,17 @@ def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
     return model
 
 
+def _share_cores(config: Config) -> None:
+    """On the CPU, leave one core per loader worker: torch threads competing with workers for the same
+    cores made a step 30x slower on a 2-core machine (benchmarks/bench_loading.py)."""
+    workers = config.training.num_workers
+    if workers and config.training.accelerator in ("cpu", "auto") and not torch.cuda.is_available():
+        threads = max(1, (os.cpu_count() or 1) - workers)
+        if torch.get_num_threads() > threads:
+            log.info("using %d torch thread(s) beside %d loader worker(s)", threads, workers)
+            torch.set_num_threads(threads)
+
+
 def fit(config: Config, resume: bool = False, extra_callbacks: list[L.Callback] | None = None) -> FitResult:
     """Train per ``config`` and write the model file.
 
@@ -231,6 +243,7 @@ def fit(config: Config, resume: bool = False, extra_callbacks: list[L.Callback] 
         Where the model file went and its best validation CER.
     """
     L.seed_everything(config.seed, workers=True)
+    _share_cores(config)
     run_dir = config.run_dir
     last = run_dir / "checkpoints" / "last.ckpt"
     if resume and not last.is_file():
