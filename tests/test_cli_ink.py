@@ -8,22 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scriba.cli import main
 from scriba.data.inkio import write_ink_file
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("scriba: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+from tests.cli_helpers import assert_one_line_error, run
 
 
 def _word_ink(seed: int) -> list[np.ndarray]:

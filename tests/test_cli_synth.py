@@ -8,20 +8,7 @@ from pathlib import Path
 import pytest
 
 from scriba.cli import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
-    assert code == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("scriba: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0]
+from tests.cli_helpers import assert_one_line_error, run
 
 
 def test_synth_writes_a_dataset_and_a_summary(capsys, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from scriba.errors import ConfigError, ScribaError
 
 if TYPE_CHECKING:
     from scriba.data.ink import InkStyle
+    from scriba.recognizer import Reading
 
 log = logging.getLogger("scriba")
 
@@ -120,17 +121,21 @@ def _read(args: argparse.Namespace) -> int:
         return 0
     if not args.images:
         raise ScribaError("give image paths to read, --ink FILE... for ink files, or --data D --index N")
-    readings = recognizer.read(args.images, batch_size=args.batch_size)
-    if args.json:
+    _print_readings("image", args.images, recognizer.read(args.images, batch_size=args.batch_size), args.json)
+    return 0
+
+
+def _print_readings(key: str, paths: list[str], readings: list[Reading], as_json: bool) -> None:
+    """``path<TAB>text<TAB>confidence`` lines, or a JSON list of {key, text, confidence}."""
+    if as_json:
         rows = [
-            {"image": str(p), "text": r.text, "confidence": round(r.confidence, 4)}
-            for p, r in zip(args.images, readings, strict=True)
+            {key: str(p), "text": r.text, "confidence": round(r.confidence, 4)}
+            for p, r in zip(paths, readings, strict=True)
         ]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
-        for path, reading in zip(args.images, readings, strict=True):
+        for path, reading in zip(paths, readings, strict=True):
             print(f"{path}\t{reading.text}\t{reading.confidence:.3f}")
-    return 0
 
 
 def _read_ink_files(args: argparse.Namespace) -> int:
@@ -140,16 +145,7 @@ def _read_ink_files(args: argparse.Namespace) -> int:
     if args.images or args.data:
         raise ScribaError("--ink reads ink files only: give images or --data in a separate call")
     inks = [read_ink_file(path) for path in args.ink]  # a bad file fails before the model loads
-    readings = Recognizer.load(args.model).read_inks(inks, batch_size=args.batch_size)
-    if args.json:
-        rows = [
-            {"ink": str(p), "text": r.text, "confidence": round(r.confidence, 4)}
-            for p, r in zip(args.ink, readings, strict=True)
-        ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-    else:
-        for path, reading in zip(args.ink, readings, strict=True):
-            print(f"{path}\t{reading.text}\t{reading.confidence:.3f}")
+    _print_readings("ink", args.ink, Recognizer.load(args.model).read_inks(inks, batch_size=args.batch_size), args.json)
     return 0
 
 
