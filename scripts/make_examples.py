@@ -1,4 +1,4 @@
-"""Render the example images shipped in examples/ (handwriting fonts from PyPI, OFL-licensed).
+"""Render the example word images shipped in examples/ (handwriting fonts from PyPI, OFL-licensed).
 
 Usage: python scripts/make_examples.py [OUT_DIR]
 """
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 
+from scriba.data.images import crop_to_ink
 from scriba.data.synth import render_text
 
 EXAMPLES = [
@@ -27,7 +28,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     lines = ["path,text"]
     for i, (name, text, font) in enumerate(EXAMPLES):
-        cv2.imwrite(str(out / name), render_text(text, font=font, size=56, seed=i))
+        # Framed like a word crop: the writing plus a margin of a tenth of its height.
+        cv2.imwrite(str(out / name), crop_to_ink(render_text(text, font=font, size=56, seed=i), 0.1))
         lines.append(f"{name},{text}")
     (out / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(EXAMPLES)} images and labels.csv to {out}")

@@ -99,7 +99,7 @@ def _read(args: argparse.Namespace) -> int:
 
     if args.ink:
         return _read_ink_files(args)
-    recognizer = Recognizer.load(args.model)
+    recognizer = Recognizer.load(args.model, crop_margin=args.crop)
     if args.data:
         if args.index is None:
             raise ScribaError("--data needs --index N (the item to show)")
@@ -239,6 +239,14 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--json", action="store_true", help="print JSON")
     read.add_argument("--batch-size", type=int, default=32)
     _add_data_arguments(read, required=False)
+    read.add_argument(
+        "--crop",
+        nargs="?",
+        type=float,
+        const=0.1,
+        help="crop images to their writing, framed with this fraction of its height (default 0.1): "
+        "for photos and scans with wide margins",
+    )
     read.add_argument("--index", type=int, help="with --data: the item to show with its truth")
     read.add_argument("--save", help="with --data: save the item's image with truth and prediction (PNG)")
     read.add_argument(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,21 +72,33 @@ class Reading:
 class Recognizer:
     """A loaded model ready to read images or ink."""
 
-    def __init__(self, model_file: ModelFile, device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self, model_file: ModelFile, device: str | torch.device = "cpu", crop_margin: float | None = None
+    ) -> None:
         self.model_file = model_file
         self.device = torch.device(device)
         self.model = model_file.model.to(self.device).eval()
         self.charset = model_file.charset
         self.preprocessing = model_file.preprocessing
+        if crop_margin is not None:
+            self.preprocessing = dataclasses.replace(self.preprocessing, margin=crop_margin)
 
     @classmethod
-    def load(cls, name_or_path: str | Path = "default", device: str | torch.device = "cpu") -> Recognizer:
+    def load(
+        cls, name_or_path: str | Path = "default", device: str | torch.device = "cpu", crop_margin: float | None = None
+    ) -> Recognizer:
         """Load a shipped model by name (see ``scriba models``) or a model file by path.
+
+        Args:
+            name_or_path: a shipped model's name, ``default``, or a model file.
+            device: where the model runs.
+            crop_margin: crop images to their writing and frame it with this fraction of its height
+                (e.g. 0.1, for photos or scans with wide margins); None keeps the model's preprocessing.
 
         Raises:
             ModelFileError: unknown name, missing, truncated or mismatched file.
         """
-        return cls(load_model_file(resolve_model(name_or_path), device), device)
+        return cls(load_model_file(resolve_model(name_or_path), device), device, crop_margin)
 
     @property
     def name(self) -> str:

@@ -81,6 +81,9 @@ class Preprocessing:
         width: canvas width for ``fixed``.
         min_width: narrowest output of ``keep_ratio`` (very short words still get frames).
         max_width: widest output of ``keep_ratio``; wider images are squeezed.
+        margin: when 0 or more, crop to the writing's bounding box first and add this fraction of its
+            height as paper on every side, so that images with wide or uneven margins (photos, scans,
+            canvases) are framed like the training data; negative (the default) keeps images as they are.
     """
 
     height: int = 32
@@ -88,6 +91,7 @@ class Preprocessing:
     width: int = 256
     min_width: int = 16
     max_width: int = 1600
+    margin: float = -1.0
 
     def __post_init__(self) -> None:
         if self.mode not in ("keep_ratio", "fixed"):
@@ -104,6 +108,8 @@ class Preprocessing:
 
     def apply(self, gray: np.ndarray) -> np.ndarray:
         """Resize a uint8 dark-on-light image: (H, W) -> (height, W') uint8."""
+        if self.margin >= 0:
+            gray = crop_to_ink(gray, self.margin)
         h, w = gray.shape
         if self.mode == "fixed":
             scale = min(self.height / h, self.width / w)
@@ -115,6 +121,24 @@ class Preprocessing:
             return canvas
         new_w = int(np.clip(round(w * self.height / h), self.min_width, self.max_width))
         return cv2.resize(gray, (new_w, self.height), interpolation=_interpolation(self.height / h))
+
+
+def crop_to_ink(gray: np.ndarray, margin: float) -> np.ndarray:
+    """Crop a dark-on-light image to its ink and pad ``margin`` x the ink's height of paper on every side.
+
+    Ink is what Otsu's threshold separates from the paper, after an opening that drops isolated specks
+    (scanner dust, JPEG noise); an image without ink is returned unchanged.
+    """
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if not len(rows) or float(gray.max()) - float(gray.min()) < 32:  # blank paper: nothing to frame
+        return gray
+    crop = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    pad = round(margin * crop.shape[0])
+    # Pad with the paper's own tone (a bright percentile), not pure white, so scans keep their look.
+    paper = int(np.percentile(gray, 90))
+    return cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
 
 
 def _interpolation(scale: float) -> int:
