@@ -70,3 +70,11 @@ def test_ink_can_be_evaluated_in_another_style(recognizer: Recognizer, iam_ondb_
     assert len(own) == len(unseen) > 0
     # The unseen style: thicker, blurred strokes on darker, textured, noisy paper.
     assert unseen[0].mean() < own[0].mean() and unseen[0].std() != own[0].std()
+
+
+def test_unknown_labels_are_counted_per_record(recognizer: Recognizer, word_tables, tmp_path: Path) -> None:
+    table = tmp_path / "labels.csv"
+    image = word_tables.val.parent / "img_5_000.png"
+    table.write_text(f"path,text\n{image},Ωa\n{image},Ωb\n")  # the same image under two labels
+    with pytest.raises(UnknownCharactersError, match="in 2 label"):
+        evaluate(recognizer, read_source(SourceConfig(path=str(table))))

@@ -106,13 +106,13 @@ def prepare_eval_data(
     options = cleaning or CleaningOptions(unknown_characters="keep")
     kept, report = clean(records, options)
     if unknown_labels != "score":
-        unknown = {r.name: recognizer.charset.unknown(r.text or "") for r in kept}
-        unknown = {k: v for k, v in unknown.items() if v}
+        # A list, not a dict by name: two records may share an image path.
+        unknown = [(r.name, missing) for r in kept if (missing := recognizer.charset.unknown(r.text or ""))]
         if unknown and unknown_labels == "error":
-            chars = set().union(*unknown.values())
+            chars = set().union(*(missing for _, missing in unknown))
             raise UnknownCharactersError(
                 chars,
-                f"in {len(unknown)} label(s) that model {recognizer.name} cannot produce (e.g. {next(iter(unknown))})",
+                f"in {len(unknown)} label(s) that model {recognizer.name} cannot produce (e.g. {unknown[0][0]})",
             )
         kept, report2 = clean(kept, CleaningOptions(normalize_whitespace=False, special_labels=()), recognizer.charset)
         report.dropped.update(report2.dropped)
