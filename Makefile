@@ -1,5 +1,5 @@
 # Two entry points for a fresh Linux machine with Python 3.11 (no GPU needed):
-#   make demo   create .venv, install, read the example images with the shipped model
+#   make demo   create .venv, install, read the example images with the shipped english and names models
 #   make test   create .venv, install with dev extras, run ruff, mypy and the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -18,6 +18,7 @@ install: $(BIN)/.installed
 
 demo: $(BIN)/.installed
 	$(BIN)/scriba read examples/*.png
+	$(BIN)/scriba read --model names examples/names/*.png
 
 test: $(BIN)/.installed
 	$(BIN)/ruff check src tests scripts benchmarks

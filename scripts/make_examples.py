@@ -1,4 +1,5 @@
-"""Render the example word images shipped in examples/ (handwriting fonts from PyPI, OFL-licensed).
+"""Render the example images shipped in examples/ (handwriting fonts from PyPI, OFL-licensed): English
+words and a line for the `english` model, and names on a form field in examples/names/ for the `names` model.
 
 Usage: python scripts/make_examples.py [OUT_DIR]
 """
@@ -9,9 +10,11 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 
+from scriba.data.corpus import Corpus
 from scriba.data.images import crop_to_ink
-from scriba.data.synth import render_text
+from scriba.data.synth import SyntheticGenerator, render_text
 
 EXAMPLES = [
     ("hello.png", "hello", "caveat"),
@@ -20,6 +23,14 @@ EXAMPLES = [
     ("London.png", "London", "indie-flower"),
     ("quick.png", "quick", "indie-flower"),
     ("written.png", "written", "caveat"),
+    ("line.png", "Read this line, please.", "indie-flower"),
+]
+# Names in capitals, written in a box of a printed form as on the Kaggle forms (fonts without joined script).
+NAMES = [
+    ("MARTIN.png", "MARTIN", "indie-flower"),
+    ("JEAN-ROCH.png", "JEAN-ROCH", "kalam"),
+    ("LEA.png", "LEA", "caveat"),
+    ("DUPONT.png", "DUPONT", "shadows-into-light"),
 ]
 
 
@@ -32,7 +43,16 @@ def main() -> None:
         cv2.imwrite(str(out / name), crop_to_ink(render_text(text, font=font, size=56, seed=i), 0.1))
         lines.append(f"{name},{text}")
     (out / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {len(EXAMPLES)} images and labels.csv to {out}")
+    names = out / "names"
+    names.mkdir(exist_ok=True)
+    lines = ["path,text"]
+    for i, (name, text, font) in enumerate(NAMES):
+        generator = SyntheticGenerator("names", Corpus.from_counts({text: 1}), seed=i, fonts=[font])
+        image, _ = generator.sample(np.random.default_rng(100 + i))
+        cv2.imwrite(str(names / name), image)
+        lines.append(f"{name},{text}")
+    (names / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {len(EXAMPLES)} images to {out} and {len(NAMES)} names to {names}, each with labels.csv")
 
 
 if __name__ == "__main__":

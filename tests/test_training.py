@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 import torch
 
+from scriba.charset import Charset
 from scriba.checkpoints import export_best, read_history
 from scriba.config import load_config
 from scriba.model_file import load_model_file, read_metadata
 from scriba.recognizer import Recognizer
-from scriba.training import TrainingInterrupted, fit
+from scriba.training import TrainingInterrupted, build_or_finetune, fit
 from tests.conftest import REPO
 from tests.synthetic import tiny_overrides, write_word_table
 
@@ -97,6 +98,24 @@ def test_fine_tuning_grows_the_charset_and_keeps_old_weights(tiny_model: Path, t
     new_rows = tuned.model.state_dict()["head.classifier.weight"]
     assert new_rows.shape[0] == tuned.charset.num_classes
     assert torch.allclose(new_rows[: old_rows.shape[0]], old_rows, atol=1e-4)
+
+
+def test_fine_tuning_to_another_charset_carries_rows_by_character(tiny_model: Path, tmp_path: Path) -> None:
+    base = load_model_file(tiny_model)
+    known = base.charset.characters
+    # Another charset: two known characters in reverse order and one the model never saw.
+    new = Charset(known[1] + known[0] + "\u00e9")
+    config = load_config(TINY, [f"training.init_from={tiny_model}"])
+    model = build_or_finetune(config, new)
+    old_rows = base.model.state_dict()["head.classifier.weight"]
+    rows = model.state_dict()["head.classifier.weight"]
+    assert rows.shape[0] == new.num_classes == 4
+    assert torch.equal(rows[0], old_rows[0])  # blank
+    assert torch.equal(rows[1], old_rows[base.charset.encode(known[1])[0]])
+    assert torch.equal(rows[2], old_rows[base.charset.encode(known[0])[0]])
+    assert not any(torch.equal(rows[3], r) for r in old_rows)  # the new character starts fresh
+    first = next(iter(base.model.state_dict()))  # a feature-extractor weight, carried as it is
+    assert torch.equal(model.state_dict()[first], base.model.state_dict()[first])
 
 
 @pytest.mark.slow

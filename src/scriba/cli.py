@@ -32,12 +32,19 @@ def _add_data_arguments(parser: argparse.ArgumentParser, required: bool) -> None
     parser.add_argument("--kind", default="auto", help="reader to use (default: detected from --data)")
     parser.add_argument("--split", help="subset, e.g. testset_t for IAM-OnDB or validation for Kaggle")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N records")
+    parser.add_argument(
+        "--subset",
+        choices=["train", "val", "test"],
+        help="for data without a split: the part a stable hash of each file name gives (40/15/45%%)",
+    )
 
 
 def _read_data(args: argparse.Namespace) -> list[Record]:
     from scriba.data.sources import SourceConfig, read_source
 
-    return read_source(SourceConfig(path=args.data, kind=args.kind, split=args.split, limit=args.limit))
+    return read_source(
+        SourceConfig(path=args.data, kind=args.kind, split=args.split, limit=args.limit, subset=args.subset)
+    )
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -48,6 +55,21 @@ def _train(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.set)
     result = export_best(config) if args.export else fit(config, resume=args.resume)
     print(f"model: {result.model_path}\nbest val/cer: {result.best_val_cer:.4f}\nrun: {result.run_dir}")
+    return 0
+
+
+def _self_train(args: argparse.Namespace) -> int:
+    from scriba.config import load_config
+    from scriba.selftrain import self_train
+
+    result = self_train(load_config(args.config, args.set))
+    print(f"start: val/cer {result.start_val_cer:.4f}")
+    for r in result.rounds:
+        print(
+            f"round {r.round}: {r.pseudo.kept} of {r.pseudo.read} images pseudo-labeled, "
+            f"val/cer {r.val_cer:.4f}{'' if r.kept else ' (not kept)'}"
+        )
+    print(f"model: {result.model_path}\nbest val/cer: {result.best_val_cer:.4f}")
     return 0
 
 
@@ -206,6 +228,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--export", action="store_true", help="do not train: write the model file from the run's best checkpoint so far"
     )
     train.set_defaults(handler=_train)
+
+    selftrain = commands.add_parser(
+        "self-train", help="pseudo-label unlabeled images and retrain, in rounds while validation improves"
+    )
+    selftrain.add_argument("--config", required=True, help="YAML recipe with a self_training section")
+    selftrain.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values")
+    selftrain.set_defaults(handler=_self_train)
 
     preview = commands.add_parser("preview", help="draw augmented training samples with their labels")
     preview.add_argument("--config", required=True, help="YAML recipe")

@@ -150,6 +150,33 @@ class TrainingConfig:
 
 
 @dataclass
+class SelfTrainingConfig:
+    """Self-training on unlabeled images (``scriba self-train``): pseudo-label, retrain, repeat.
+
+    Args:
+        unlabeled: a folder of images, or a table with a ``path`` column (relative paths: under ``data.root``).
+        threshold: keep a pseudo-label when the model's confidence (geometric mean of its characters'
+            probabilities) is at least this.
+        rounds: at most this many pseudo-label + retrain rounds.
+        min_gain: keep a round and go on when it lowers the validation CER by at least this (absolute:
+            0.001 = 0.1 points; negative keeps every round).
+        limit: pseudo-label at most this many images (0: all), for quick experiments.
+    """
+
+    unlabeled: str = ""
+    threshold: float = 0.9
+    rounds: int = 3
+    min_gain: float = 0.001
+    limit: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.threshold <= 1:
+            raise ConfigError(f"self_training.threshold must be between 0 and 1, got {self.threshold}")
+        if self.rounds < 1:
+            raise ConfigError("self_training.rounds must be 1 or more")
+
+
+@dataclass
 class Config:
     """A whole training recipe.
 
@@ -168,6 +195,7 @@ class Config:
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     data: DataConfig = field(default_factory=DataConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)
 
     @property
     def run_dir(self) -> Path:

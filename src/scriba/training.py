@@ -194,9 +194,11 @@ class RecognitionData(L.LightningDataModule):
 
 
 def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
-    """A fresh model, or the ``training.init_from`` model with its classifier grown to ``charset``.
+    """A fresh model, or the ``training.init_from`` model with its classifier fitted to ``charset``.
 
-    Classes the old model knew keep their weights (the charset was extended, so their ids are unchanged).
+    The classifier rows (and any other per-class tensor) are carried over character by character: a
+    character the old model knew keeps its weights whatever its new id (an extended charset, or another
+    one such as capitals only for names); a new character starts from its initial value.
     """
     model = build_model(config.model.name, charset.num_classes, config.preprocessing.height, config.model.args)
     if not config.training.init_from:
@@ -204,11 +206,20 @@ def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
     base = load_model_file(config.training.init_from)
     state = base.model.state_dict()
     own = model.state_dict()
+    # Per-class tensors are the ones whose shape follows the class count: ask a model with one more class.
+    probe = build_model(config.model.name, charset.num_classes + 1, config.preprocessing.height, config.model.args)
+    per_class = {key for key, value in probe.state_dict().items() if value.shape != own[key].shape}
+    old_ids = [0] + [base.charset.encode(c)[0] if c in base.charset else -1 for c in charset.characters]
+    carried = sum(i >= 0 for i in old_ids) - 1
+    if carried < len(charset):
+        log.info("fine-tuning: %d of %d characters are new to the model", len(charset) - carried, len(charset))
     for key, value in state.items():
-        if key in own and own[key].shape == value.shape:
+        if key in per_class and own[key].shape[1:] == value.shape[1:]:
+            for new_id, old_id in enumerate(old_ids):
+                if 0 <= old_id < value.shape[0]:
+                    own[key][new_id] = value[old_id]
+        elif key in own and own[key].shape == value.shape:
             own[key] = value
-        elif key in own and own[key].shape[1:] == value.shape[1:] and own[key].shape[0] > value.shape[0]:
-            own[key][: value.shape[0]] = value  # classifier rows of the old characters
         else:
             log.warning(
                 "fine-tuning: %s does not fit (%s vs %s); left at its initial value", key, value.shape, own.get(key)

@@ -252,9 +252,12 @@ def _synthetic_sources(config: Config, charset: Charset, real: int, widths: list
         return []
     from scriba.data.synth import SyntheticGenerator  # fonts and corpora: load only when asked for
 
-    generator = SyntheticGenerator(
-        synth.kind, synth.corpus or None, config.seed, synth.fonts or None, charset.characters
-    )
+    corpus: Path | None = None
+    if synth.corpus:  # as given (from the working directory), else under data.root like the sources
+        corpus = Path(synth.corpus)
+        if not corpus.is_absolute() and not corpus.exists():
+            corpus = Path(config.data.root) / corpus
+    generator = SyntheticGenerator(synth.kind, corpus, config.seed, synth.fonts or None, charset.characters)
     count = max(1, round(synth.ratio * real))
     log.info("training mixes in %d synthetic %s per epoch", count, synth.kind)
     return [SyntheticItems(generator, count, config.preprocessing, int(np.median(widths)))]
@@ -285,17 +288,20 @@ def prepare_data(config: Config, run_dir: Path) -> PreparedData:
         train_sources = _packed_sources(config, folder.train)
         val_images, val_texts = folder.val.load_all()
         train_widths = [int(w) for w in folder.train.widths]
+        pseudo = None  # not recorded in a prepared folder
     else:
         loaded = load_data(config, frames, run_dir)
         charset, reports = loaded.charset, loaded.reports
         train_sources = _memory_sources(config, loaded.records["train"], loaded.images["train"])
         val_images, val_texts = loaded.images["val"], [r.text or "" for r in loaded.records["val"]]
         train_widths = [i.shape[1] for i in loaded.images["train"]]
+        pseudo = sum(bool(r.meta.get("pseudo")) for r in loaded.records["train"])
     train_sources += _synthetic_sources(config, charset, len(train_widths), train_widths)
     card = {
         "train_sources": [s.__dict__ for s in config.data.train],
         "val_sources": [s.__dict__ for s in config.data.val],
         "train_samples": len(train_widths),
+        "pseudo_labeled_train_samples": pseudo,
         "val_samples": len(val_images),
         "ink_styles": config.data.ink_styles,
         "synthetic_per_epoch": sum(len(s) for s in train_sources if isinstance(s, SyntheticItems)),

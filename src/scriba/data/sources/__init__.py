@@ -6,6 +6,7 @@ through :data:`READERS`, and :func:`detect_kind` guesses the kind from a path fo
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ class SourceConfig:
         split: subset to read, where the format has one.
         include_err: IAM only: keep rows whose segmentation is marked `err`.
         limit: read at most this many records (0: all), for quick experiments.
+        subset: ``train``, ``val`` or ``test``: keep only the records a stable hash of their id assigns
+            to that part (see :func:`subset_of`), for a dataset without an official split.
+        subset_fractions: the train / val / test shares of ``subset``.
     """
 
     path: str
@@ -36,10 +40,33 @@ class SourceConfig:
     split: str | None = None
     include_err: bool = False
     limit: int = 0
+    subset: str | None = None
+    subset_fractions: tuple[float, float, float] = (0.4, 0.15, 0.45)
 
     def __post_init__(self) -> None:
         if self.kind != "auto" and self.kind not in READERS:
             raise DataFormatError(f"unknown data kind {self.kind!r}; choose from {', '.join(sorted(READERS))}")
+        if self.subset is not None and self.subset not in SUBSETS:
+            raise DataFormatError(f"unknown subset {self.subset!r}; choose from {', '.join(SUBSETS)}")
+        fractions = tuple(float(f) for f in self.subset_fractions)
+        if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
+            raise DataFormatError(f"subset_fractions must be 3 shares summing to 1, got {list(self.subset_fractions)}")
+        self.subset_fractions = (fractions[0], fractions[1], fractions[2])
+
+
+SUBSETS = ("train", "val", "test")
+
+
+def subset_of(record_id: str, fractions: tuple[float, float, float] = (0.4, 0.15, 0.45)) -> str:
+    """The part (``train``, ``val`` or ``test``) of a record by a stable hash of its id.
+
+    The same id always lands in the same part, on any machine and whatever else the dataset holds, so a
+    test part stays unseen when records are added (CRC-32, not Python's salted ``hash``).
+    """
+    position = zlib.crc32(Path(record_id).name.encode("utf-8")) / 2**32
+    if position < fractions[0]:
+        return "train"
+    return "val" if position < fractions[0] + fractions[1] else "test"
 
 
 def _table(c: SourceConfig) -> list[Record]:
@@ -88,7 +115,10 @@ def read_source(config: SourceConfig) -> list[Record]:
     """Read one source into records (unfiltered: cleaning decides what to drop)."""
     kind = detect_kind(Path(config.path)) if config.kind == "auto" else config.kind
     records = READERS[kind](config)
+    if config.subset is not None:
+        fractions = config.subset_fractions
+        records = [r for r in records if subset_of(str(r.meta.get("id", r.image)), fractions) == config.subset]
     return records[: config.limit] if config.limit else records
 
 
-__all__ = ["READERS", "SourceConfig", "detect_kind", "read_source"]
+__all__ = ["READERS", "SUBSETS", "SourceConfig", "detect_kind", "read_source", "subset_of"]

@@ -34,7 +34,8 @@ def read_csv_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
 
 
 def read_table(path: Path, split: str | None = None) -> list[Record]:
-    """Read a `path,text` table. An optional `split` column is filtered by ``split``.
+    """Read a `path,text` table. An optional `split` column is filtered by ``split``; rows whose
+    optional `pseudo` column is 1 are pseudo-labels (``meta["pseudo"]``, with their ``confidence``).
 
     Raises:
         DataFormatError: see :func:`read_csv_table`, or ``split`` given for a table without one.
@@ -46,10 +47,14 @@ def read_table(path: Path, split: str | None = None) -> list[Record]:
             raise DataFormatError(f"table {path} has no split column to select {split!r} from")
         frame = frame[frame["split"] == split]
     root = path.parent
+    pseudo = "pseudo" in frame.columns
     records = []
     for row in frame.itertuples(index=False):
-        meta = {"id": row.path, "source": "table"}
+        meta: dict[str, object] = {"id": row.path, "source": "table"}
         if split is not None:
             meta["split"] = split
+        if pseudo and str(getattr(row, "pseudo", "")).strip() in ("1", "True", "true"):
+            meta["pseudo"] = True  # a model's reading (self-training), not a person's label
+            meta["confidence"] = float(getattr(row, "confidence", "nan") or "nan")
         records.append(Record(text=row.text, image=root / str(row.path), meta=meta))
     return records

@@ -1,0 +1,86 @@
+"""Inference speed of the shipped models on this CPU: images/second at batch 1 and batch 32.
+
+    python benchmarks/bench_inference.py [--models english names] [--threads 0] [--repeat 3]
+
+Times ``Recognizer.read`` end to end on image files (decode, preprocess, network, greedy decoding), the
+way ``scriba read`` and the API read them, and separately the network + decoding on images already
+preprocessed. The images are real where ../shared/data is present (IAM-OnDB testset_t words and lines
+rendered to PNG for `english`, the labeled Kaggle names for `names`), else the images in examples/.
+Each figure is the best of ``--repeat`` passes (the least disturbed by other work on the machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import cv2
+import torch
+
+from scriba.data.ink import render_ink
+from scriba.data.sources import SourceConfig, read_source
+from scriba.recognizer import Recognizer
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+
+
+def image_sets(model: str, out: Path, count: int) -> list[tuple[str, list[Path]]]:
+    """Sets of up to ``count`` image files of the model's kind of data, each with what it is."""
+    if model == "names" and (SHARED / "names").is_dir():
+        records = read_source(SourceConfig(str(SHARED / "names" / "labels.csv"), kind="table"))[:count]
+        return [("Kaggle names (324x36 JPEG)", [Path(str(r.image)) for r in records if r.image is not None])]
+    if model != "names" and (SHARED / "iam_ondb").is_dir():
+        sets = []
+        for kind in ("iam_ondb_words", "iam_ondb_lines"):
+            records = read_source(SourceConfig(str(SHARED / "iam_ondb"), kind=kind, split="testset_t"))[:count]
+            paths = []
+            for i, record in enumerate(records):
+                paths.append(out / f"{kind}_{i}.png")
+                cv2.imwrite(str(paths[-1]), render_ink(record.ink or []))
+            sets.append((f"IAM-OnDB testset_t {kind.split('_')[-1]} (PNG)", paths))
+        return sets
+    folder = REPO / "examples" / ("names" if model == "names" else "")
+    paths = sorted(folder.glob("*.png"))
+    return [(f"{folder.relative_to(REPO)}/*.png, repeated", [paths[i % len(paths)] for i in range(count)])]
+
+
+def best_rate(run: Callable[[], object], n: int, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return n / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="*", default=["english", "names"])
+    parser.add_argument("--count", type=int, default=256, help="images per pass")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
+    print(f"{'model':<10} {'params':>7} {'batch':>5} {'images/s':>9} {'net only':>9}  images")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models:
+            recognizer = Recognizer.load(name)
+            params = sum(p.numel() for p in recognizer.model.parameters()) / 1e6
+            for what, paths in image_sets(name, Path(tmp), args.count):
+                prepared = [recognizer.prepare(p) for p in paths]
+                recognizer.read_prepared(prepared[:8])  # warm-up
+                for batch in (1, 32):
+                    end_to_end = best_rate(partial(recognizer.read, paths, batch), len(paths), args.repeat)
+                    network = best_rate(partial(recognizer.read_prepared, prepared, batch), len(paths), args.repeat)
+                    print(f"{name:<10} {params:>6.2f}M {batch:>5} {end_to_end:>9.1f} {network:>9.1f}  {what}")
+
+
+if __name__ == "__main__":
+    main()
