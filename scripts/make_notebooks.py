@@ -38,8 +38,8 @@ START_MODEL: list[Cell] = [
     then shows that numpy arrays and PIL images work as well as paths, and reads pen trajectories (ink).
 
     - `SCRIBA_MODEL`: the model to load, a name from `scriba models` or a `.safetensors` path (default
-      `default`, the shipped `models/iam_ondb_words.safetensors`; train it with
-      `scriba train --config configs/iam_ondb_words.yaml`, or train your own in
+      `default`, the shipped `models/english.safetensors` (English words and lines; `names` reads names in
+      capitals); their recipes are in `configs/` and their model cards in `models/`, or train your own in
       `project_train_model.ipynb`).
     - `SCRIBA_DATA`: the folder with the real datasets (default `../shared/data` beside the repository);
       only the ink example needs it.

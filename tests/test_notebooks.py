@@ -1,7 +1,7 @@
 """Execute both notebooks top to bottom (quick mode) and check what they print.
 
 start_model.ipynb reads the examples with a tiny model trained here on synthetic words (and with the
-shipped default model when models/iam_ondb_words.safetensors exists); project_train_model.ipynb
+shipped default model when models/english.safetensors exists); project_train_model.ipynb
 trains, evaluates and writes a model file in quick mode.
 """
 
@@ -20,7 +20,7 @@ from scriba.recognizer import Recognizer
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
-DEFAULT_MODEL = REPO / "models" / "iam_ondb_words.safetensors"
+DEFAULT_MODEL = REPO / "models" / "english.safetensors"
 
 pytestmark = pytest.mark.slow
 

@@ -60,6 +60,11 @@ def test_pseudo_labels_keep_confident_readings_and_are_marked(tmp_path: Path) ->
     assert (table["pseudo"] == 1).all() and (table["confidence"] >= threshold - 1e-4).all()
     records = read_source(SourceConfig(str(result.path), kind="table"))
     assert all(r.meta["pseudo"] is True and 0 <= r.meta["confidence"] <= 1 for r in records)
+    # A lexicon keeps only the confident readings it holds.
+    lexicon = {expected[0][1]}
+    checked = pseudo_label(recognizer, images, threshold, tmp_path / "checked.csv", lexicon=lexicon)
+    kept = pd.read_csv(checked.path, keep_default_na=False)
+    assert set(kept["text"]) == lexicon and checked.kept + checked.not_in_lexicon == len(expected)
 
 
 def test_unreadable_unlabeled_images_are_skipped_and_counted(tmp_path: Path) -> None:

@@ -161,6 +161,8 @@ class SelfTrainingConfig:
         min_gain: keep a round and go on when it lowers the validation CER by at least this (absolute:
             0.001 = 0.1 points; negative keeps every round).
         limit: pseudo-label at most this many images (0: all), for quick experiments.
+        lexicon: a text file or CSV with a ``text`` column (relative paths: under ``data.root``); when set,
+            only readings found in it become pseudo-labels (a dictionary check on top of the confidence).
     """
 
     unlabeled: str = ""
@@ -168,6 +170,7 @@ class SelfTrainingConfig:
     rounds: int = 3
     min_gain: float = 0.001
     limit: int = 0
+    lexicon: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 1:

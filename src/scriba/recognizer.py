@@ -19,7 +19,7 @@ from scriba.decoding import greedy_decode
 from scriba.errors import ModelFileError
 from scriba.model_file import ModelFile, load_model_file
 
-DEFAULT_MODEL = "iam_ondb_words"
+DEFAULT_MODEL = "english"
 _SUFFIX = ".safetensors"
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from scriba.atomic import atomic_copy, atomic_write_bytes
 from scriba.config import Config
+from scriba.data.corpus import read_corpus
 from scriba.data.sources import SourceConfig
 from scriba.errors import ConfigError, DataFormatError, ImageError
 from scriba.evaluate import evaluate
@@ -42,6 +43,7 @@ class PseudoLabels:
     kept: int
     unreadable: int
     threshold: float
+    not_in_lexicon: int = 0
 
 
 @dataclass
@@ -70,9 +72,7 @@ def unlabeled_images(config: Config) -> list[Path]:
     where = config.self_training.unlabeled
     if not where:
         raise ConfigError("self_training.unlabeled is not set: name a folder of images or a table of paths")
-    path = Path(where)
-    if not path.is_absolute() and not path.exists():
-        path = Path(config.data.root) / path
+    path = _data_path(config, where)
     if path.is_dir():
         images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     elif path.is_file():
@@ -88,15 +88,27 @@ def unlabeled_images(config: Config) -> list[Path]:
     return images[:limit] if limit else images
 
 
+def _data_path(config: Config, where: str) -> Path:
+    """``where`` as given when it exists, else under ``data.root``."""
+    path = Path(where)
+    return path if path.is_absolute() or path.exists() else Path(config.data.root) / path
+
+
 def pseudo_label(
-    recognizer: Recognizer, images: list[Path], threshold: float, out: Path, batch_size: int = 64
+    recognizer: Recognizer,
+    images: list[Path],
+    threshold: float,
+    out: Path,
+    batch_size: int = 64,
+    lexicon: set[str] | None = None,
 ) -> PseudoLabels:
     """Read ``images`` and write those read with confidence >= ``threshold`` to the table ``out``.
 
-    Unreadable images are skipped and counted; an empty reading is never kept.
+    Unreadable images are skipped and counted; an empty reading is never kept; with a ``lexicon``, a
+    reading must also be one of its entries.
     """
     rows: list[dict[str, object]] = []
-    unreadable = 0
+    unreadable = not_in_lexicon = 0
     for start in range(0, len(images), 512):
         chunk, prepared = [], []
         for path in images[start : start + 512]:
@@ -107,14 +119,18 @@ def pseudo_label(
                 unreadable += 1
                 log.warning("pseudo-labels: %s", err)
         for path, reading in zip(chunk, recognizer.read_prepared(prepared, batch_size), strict=True):
-            if reading.text.strip() and reading.confidence >= threshold:
-                rows.append({"path": str(path.resolve()), "text": reading.text, "confidence": reading.confidence})
+            if not reading.text.strip() or reading.confidence < threshold:
+                continue
+            if lexicon is not None and reading.text not in lexicon:
+                not_in_lexicon += 1
+                continue
+            rows.append({"path": str(path.resolve()), "text": reading.text, "confidence": reading.confidence})
     table = pd.DataFrame(rows, columns=["path", "text", "confidence"])
     table["confidence"] = table["confidence"].round(4)
     table["pseudo"] = 1
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, table.to_csv(index=False).encode("utf-8"))
-    return PseudoLabels(out, len(images) - unreadable, len(table), unreadable, threshold)
+    return PseudoLabels(out, len(images) - unreadable, len(table), unreadable, threshold, not_in_lexicon)
 
 
 def validation_cer(config: Config, model: Path) -> float:
@@ -156,13 +172,14 @@ def self_train(config: Config) -> SelfTrainResult:
     home = config.run_dir
     home.mkdir(parents=True, exist_ok=True)
     images = unlabeled_images(config)
+    lexicon = set(read_corpus(_data_path(config, settings.lexicon)).texts) if settings.lexicon else None
     current = Path(config.training.init_from)
     start_cer = best_cer = validation_cer(config, current)
     log.info("self-training from %s: val CER %.4f, %d unlabeled images", current, start_cer, len(images))
     rounds: list[RoundResult] = []
     for k in range(1, settings.rounds + 1):
         table = home / f"pseudo_round{k}.csv"
-        pseudo = pseudo_label(Recognizer.load(current), images, settings.threshold, table)
+        pseudo = pseudo_label(Recognizer.load(current), images, settings.threshold, table, lexicon=lexicon)
         log.info(
             "round %d: %d of %d images pseudo-labeled (confidence >= %.2f)",
             k,
@@ -205,6 +222,7 @@ def self_train(config: Config) -> SelfTrainResult:
                 "pseudo_labeled": r.pseudo.kept,
                 "unreadable": r.pseudo.unreadable,
                 "threshold": r.pseudo.threshold,
+                "not_in_lexicon": r.pseudo.not_in_lexicon,
             }
             for r in rounds
         ],
