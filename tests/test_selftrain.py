@@ -93,10 +93,13 @@ def self_train_overrides(tmp_path: Path) -> list[str]:
     ]
 
 
-def test_self_training_rounds_write_pseudo_labels_models_and_a_summary(tmp_path: Path) -> None:
-    config = load_config(TINY, self_train_overrides(tmp_path))
+def test_self_training_rounds_write_pseudo_labels_models_and_a_summary(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # runs/ relative to the working directory, as in the shipped recipes
+    # data.root elsewhere: the pseudo-label tables in runs/ must not be looked for under it
+    overrides = [*self_train_overrides(tmp_path), "output_dir=runs", f"data.root={tmp_path / 'elsewhere'}"]
+    config = load_config(TINY, overrides)
     result = self_train(config)
-    home = tmp_path / "runs" / "names_like"
+    home = Path("runs") / "names_like"
     assert [r.round for r in result.rounds] == [1, 2] and all(r.kept for r in result.rounds)
     for r in result.rounds:
         card = json.loads((tmp_path / "runs" / f"names_like_round{r.round}" / "data_card.json").read_text())

@@ -144,7 +144,9 @@ def validation_cer(config: Config, model: Path) -> float:
 def round_config(config: Config, k: int, start: Path, pseudo: Path) -> Config:
     """The training recipe of round ``k``: the config's data plus the pseudo-labels, from model ``start``."""
     name = f"{config.name}_round{k}"
-    data = dataclasses.replace(config.data, train=[*config.data.train, SourceConfig(str(pseudo), kind="table")])
+    # Absolute: relative source paths are read under data.root, and the table is in the run folder.
+    table = SourceConfig(str(pseudo.resolve()), kind="table")
+    data = dataclasses.replace(config.data, train=[*config.data.train, table])
     training = dataclasses.replace(config.training, init_from=str(start))
     return dataclasses.replace(
         config,
