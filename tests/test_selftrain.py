@@ -98,6 +98,7 @@ def test_self_training_rounds_write_pseudo_labels_models_and_a_summary(tmp_path:
     # data.root elsewhere: the pseudo-label tables in runs/ must not be looked for under it
     overrides = [*self_train_overrides(tmp_path), "output_dir=runs", f"data.root={tmp_path / 'elsewhere'}"]
     config = load_config(TINY, overrides)
+    Path("runs/names_like_round1").mkdir(parents=True)  # a round stopped before its first checkpoint
     result = self_train(config)
     home = Path("runs") / "names_like"
     assert [r.round for r in result.rounds] == [1, 2] and all(r.kept for r in result.rounds)

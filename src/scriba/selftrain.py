@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,7 +198,10 @@ def self_train(config: Config) -> SelfTrainResult:
         if done.is_file():  # finished in an earlier session
             model_path, cer = done, validation_cer(config, done)
         else:
-            result = fit(recipe, resume=recipe.run_dir.exists())
+            last = recipe.run_dir / "checkpoints" / "last.ckpt"
+            if recipe.run_dir.exists() and not last.is_file():
+                shutil.rmtree(recipe.run_dir)  # stopped before its first checkpoint: nothing to resume
+            result = fit(recipe, resume=last.is_file())
             model_path, cer = result.model_path, validation_cer(config, result.model_path)
         better = best_cer - cer >= settings.min_gain
         rounds.append(RoundResult(k, model_path, cer, pseudo, better))
