@@ -68,7 +68,9 @@ def render_name_field(text: str, font: Path, rng: np.random.Generator) -> np.nda
     """A name in capitals in a form field, like the Kaggle NOM / PRENOM crops (about 324x36 px).
 
     A printed label at the left edge, box lines and/or an underline, sometimes printed text of a
-    neighbouring field cut by the crop, and wide-spaced handwritten capitals.
+    neighbouring field cut by the crop, and wide-spaced handwritten capitals. One crop in five is a loose
+    one, as a sixth of the real crops are (up to ~75 px tall): the label on a row of its own above the
+    writing and the next field's printed label under it.
 
     Returns:
         uint8 (H, W) dark ink on light paper, wider than tall.
@@ -86,16 +88,31 @@ def render_name_field(text: str, font: Path, rng: np.random.Generator) -> np.nda
     label = str(rng.choice(FIELD_LABELS)) if rng.random() < 0.8 else ""
     label_font = printed_font(int(rng.integers(9, 14)), bold=bool(rng.random() < 0.5))
     left = int(rng.integers(0, 6))
-    label_right = left + 2 + (int(label_font.getlength(label)) if label else 0)
-    x_text = label_right + int(rng.integers(10, 40))
-    height = max(int(rng.integers(28, 50)), hand.shape[0] + 8)
+    loose = rng.random() < 0.2
+    if loose:
+        x_text = left + int(rng.integers(8, 60))
+        top = int(rng.integers(14, 24))  # the label's row
+        height = top + hand.shape[0] + int(rng.integers(8, 22))
+        y_text = top + int(rng.integers(0, 4))
+    else:
+        label_right = left + 2 + (int(label_font.getlength(label)) if label else 0)
+        x_text = label_right + int(rng.integers(10, 40))
+        height = max(int(rng.integers(28, 50)), hand.shape[0] + 8)
+        y_text = int(np.clip((height - hand.shape[0]) // 2 + round(rng.normal(0, 2)), 2, height - hand.shape[0] - 2))
     width = max(int(rng.choice((284, 324, 388))) + int(rng.integers(-10, 10)), x_text + hand.shape[1] + 8)
-    y_text = int(np.clip((height - hand.shape[0]) // 2 + round(rng.normal(0, 2)), 2, height - hand.shape[0] - 2))
     baseline_y = y_text + baseline
 
     printed, lines = Image.new("L", (width, height), 0), Image.new("L", (width, height), 0)
     draw, rule = ImageDraw.Draw(printed), ImageDraw.Draw(lines)
-    if label:
+    if loose:
+        if label:
+            draw.text((left + 2 + int(rng.integers(0, 20)), int(rng.integers(1, 4))), label, font=label_font, fill=255,
+                      anchor="lt")  # fmt: skip
+        if rng.random() < 0.7:  # the next field's label, cut by the bottom edge
+            below = "   ".join(rng.choice(FORM_FRAGMENTS, size=int(rng.integers(1, 3))))
+            position = (int(rng.integers(0, width // 3)), height - int(rng.integers(5, 12)))
+            draw.text(position, below, font=label_font, fill=255, anchor="lt")
+    elif label:
         top_aligned = rng.random() < 0.5
         draw.text((left + 2, 1 if top_aligned else baseline_y), label, font=label_font, fill=255,
                   anchor="lt" if top_aligned else "ls")  # fmt: skip
@@ -250,7 +267,13 @@ class SyntheticGenerator:
             name = names[int(rng.integers(len(names)))]
             font = self.fonts[name]
             if self.kind == "names":
-                return render_name_field(text, font, rng), text, name
+                # Some people write their name in small letters on a form that asks for capitals; the
+                # label stays in capitals.
+                written = text
+                if rng.random() < 0.15 and name not in CAPS_ONLY_FONTS:
+                    candidate = text.title() if rng.random() < 0.6 else text.lower()
+                    written = candidate if set(candidate) <= self._glyphs[name] else text
+                return render_name_field(written, font, rng), text, name
             return render_writing(text, font, rng, line=self.kind == "lines", joined=name in SCRIPT_FONTS), text, name
         raise ScribaError(f"no writable {self.kind} text after {MAX_TRIES} tries")
 
