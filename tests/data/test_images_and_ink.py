@@ -97,6 +97,15 @@ def test_keep_ratio_keeps_aspect_ratio(draw) -> None:
     assert out.shape == (32, 144)
 
 
+def test_stretch_widens_keep_ratio_inputs(draw) -> None:
+    plain, wide = Preprocessing(height=32), Preprocessing(height=32, stretch=1.5)
+    assert plain.apply(draw(200, 64)).shape == (32, 100)
+    assert wide.apply(draw(200, 64)).shape == (32, 150)
+    assert Preprocessing.from_dict({"height": 32}).stretch == 1.0  # model files from before stretch
+    with pytest.raises(ValueError, match="stretch"):
+        Preprocessing(stretch=0)
+
+
 def test_keep_ratio_clamps_width(draw) -> None:
     prep = Preprocessing(height=32, min_width=40, max_width=300)
     assert prep.apply(draw(20, 32)).shape == (32, 40)  # would be 20 wide
