@@ -80,8 +80,9 @@ def test_extend_keeps_old_ids_and_appends_new_characters_sorted() -> None:
     assert new.characters == "cab" + "ekryz"
     for char in "cab":
         assert new.encode(char) == old.encode(char)
-    assert new.max_label_length == 7
+    assert new.max_label_length == 7  # the old maximum is longer than these texts
     assert old.extend(["abc"]) == old  # nothing new: same charset
+    assert old.extend(["a cab in a cab"]).max_label_length == 14  # longer texts raise the maximum
 
 
 def test_json_round_trip() -> None:

@@ -100,9 +100,12 @@ class Charset:
         return "".join(self.characters[i - 1] for i in ids if 0 < i <= n)
 
     def extend(self, texts: Iterable[str]) -> Charset:
-        """A charset with this one's ids unchanged and new characters from ``texts`` appended."""
+        """A charset with this one's ids unchanged and new characters from ``texts`` appended; the maximum
+        label length grows to the longest of ``texts``."""
+        texts = list(texts)
         new = sorted(set("".join(texts)) - set(self.characters))
-        return Charset(self.characters + "".join(new), self.max_label_length)
+        longest = max((len(t) for t in texts), default=0)
+        return Charset(self.characters + "".join(new), max(self.max_label_length, longest))
 
     def to_dict(self) -> dict[str, object]:
         return {"characters": self.characters, "max_label_length": self.max_label_length, "blank": BLANK}
