@@ -6,6 +6,7 @@ Usage: python scripts/make_examples.py [OUT_DIR]
 
 from __future__ import annotations
 
+import csv
 import sys
 from pathlib import Path
 
@@ -34,24 +35,28 @@ NAMES = [
 ]
 
 
+def write_labels(path: Path, examples: list[tuple[str, str, str]]) -> None:
+    """A path,text table (quoted where a text holds a comma)."""
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["path", "text"])
+        writer.writerows((name, text) for name, text, _ in examples)
+
+
 def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "examples"
     out.mkdir(parents=True, exist_ok=True)
-    lines = ["path,text"]
     for i, (name, text, font) in enumerate(EXAMPLES):
         # Framed like a word crop: the writing plus a margin of a tenth of its height.
         cv2.imwrite(str(out / name), crop_to_ink(render_text(text, font=font, size=56, seed=i), 0.1))
-        lines.append(f"{name},{text}")
-    (out / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_labels(out / "labels.csv", EXAMPLES)
     names = out / "names"
     names.mkdir(exist_ok=True)
-    lines = ["path,text"]
     for i, (name, text, font) in enumerate(NAMES):
         generator = SyntheticGenerator("names", Corpus.from_counts({text: 1}), seed=i, fonts=[font])
         image, _ = generator.sample(np.random.default_rng(100 + i))
         cv2.imwrite(str(names / name), image)
-        lines.append(f"{name},{text}")
-    (names / "labels.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_labels(names / "labels.csv", NAMES)
     print(f"wrote {len(EXAMPLES)} images to {out} and {len(NAMES)} names to {names}, each with labels.csv")
 
 
