@@ -203,6 +203,7 @@ def write_prepared_data(config: Config, out: Path | None = None) -> PrepareSumma
         "config": sections,
         "charset": loaded.charset.to_dict(),
         "cleaning": {split: report.to_dict() for split, report in loaded.reports.items()},
+        "pseudo_labeled_train_samples": sum(bool(r.meta.get("pseudo")) for r in loaded.records["train"]),
     }
     counts = write_prepared(out, splits, info)
     for split, report in loaded.reports.items():
@@ -288,7 +289,7 @@ def prepare_data(config: Config, run_dir: Path) -> PreparedData:
         train_sources = _packed_sources(config, folder.train)
         val_images, val_texts = folder.val.load_all()
         train_widths = [int(w) for w in folder.train.widths]
-        pseudo = None  # not recorded in a prepared folder
+        pseudo = folder.info.get("pseudo_labeled_train_samples")  # absent from folders of older versions
     else:
         loaded = load_data(config, frames, run_dir)
         charset, reports = loaded.charset, loaded.reports
