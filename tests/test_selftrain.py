@@ -115,9 +115,12 @@ def test_self_training_rounds_write_pseudo_labels_models_and_a_summary(tmp_path:
     summary = json.loads((home / "self_training.json").read_text())
     assert [r["pseudo_labeled"] for r in summary["rounds"]] == [r.pseudo.kept for r in result.rounds]
     assert summary["start_val_cer"] == pytest.approx(result.start_val_cer)
-    # Run again: finished rounds are not trained again and give the same figures.
+    # Run again: finished rounds are neither pseudo-labeled nor trained again and give the same figures.
+    stamps = {path: path.stat().st_mtime_ns for path in home.glob("pseudo_round*.csv")}
     again = self_train(config)
     assert [r.val_cer for r in again.rounds] == pytest.approx([r.val_cer for r in result.rounds])
+    assert [r.pseudo.kept for r in again.rounds] == [r.pseudo.kept for r in result.rounds]
+    assert stamps and all(path.stat().st_mtime_ns == stamp for path, stamp in stamps.items())
 
 
 def test_self_training_needs_a_start_model_and_unlabeled_images(tmp_path: Path, capsys) -> None:

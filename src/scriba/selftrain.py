@@ -131,7 +131,18 @@ def pseudo_label(
     table["pseudo"] = 1
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, table.to_csv(index=False).encode("utf-8"))
-    return PseudoLabels(out, len(images) - unreadable, len(table), unreadable, threshold, not_in_lexicon)
+    result = PseudoLabels(out, len(images) - unreadable, len(table), unreadable, threshold, not_in_lexicon)
+    counts = {k: v for k, v in dataclasses.asdict(result).items() if k != "path"}
+    atomic_write_bytes(out.with_suffix(".json"), json.dumps(counts).encode("utf-8"))
+    return result
+
+
+def _earlier_pseudo_labels(table: Path) -> PseudoLabels | None:
+    """The pseudo-labels a finished round wrote (table + counts), or None."""
+    counts = table.with_suffix(".json")
+    if not (table.is_file() and counts.is_file()):
+        return None
+    return PseudoLabels(table, **json.loads(counts.read_text(encoding="utf-8")))
 
 
 def validation_cer(config: Config, model: Path) -> float:
@@ -182,7 +193,10 @@ def self_train(config: Config) -> SelfTrainResult:
     rounds: list[RoundResult] = []
     for k in range(1, settings.rounds + 1):
         table = home / f"pseudo_round{k}.csv"
-        pseudo = pseudo_label(Recognizer.load(current), images, settings.threshold, table, lexicon=lexicon)
+        recipe = round_config(config, k, current, table)
+        done = Path(recipe.model_out)
+        earlier = _earlier_pseudo_labels(table) if done.is_file() else None
+        pseudo = earlier or pseudo_label(Recognizer.load(current), images, settings.threshold, table, lexicon=lexicon)
         log.info(
             "round %d: %d of %d images pseudo-labeled (confidence >= %.2f)",
             k,
@@ -193,8 +207,6 @@ def self_train(config: Config) -> SelfTrainResult:
         if not pseudo.kept:
             log.warning("round %d: no reading reached the threshold; stopping", k)
             break
-        recipe = round_config(config, k, current, table)
-        done = Path(recipe.model_out)
         if done.is_file():  # finished in an earlier session
             model_path, cer = done, validation_cer(config, done)
         else:
