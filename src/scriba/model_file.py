@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from scriba.atomic import atomic_target
 from scriba.charset import Charset
 from scriba.data.images import Preprocessing
 from scriba.data.ink import InkStyle
@@ -57,7 +56,6 @@ class ModelFile:
 def save_model_file(path: str | Path, model_file: ModelFile) -> Path:
     """Write the model file atomically (temp file + rename: an interrupted save leaves the old file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -70,15 +68,8 @@ def save_model_file(path: str | Path, model_file: ModelFile) -> Path:
         "info": model_file.info,
     }
     tensors = {k: v.detach().contiguous().cpu() for k, v in model_file.model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={_KEY: json.dumps(metadata, ensure_ascii=False, default=str)})
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a model file is meant to be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_target(path) as tmp:
+        save_file(tensors, str(tmp), metadata={_KEY: json.dumps(metadata, ensure_ascii=False, default=str)})
     return path
 
 
