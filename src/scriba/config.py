@@ -90,6 +90,12 @@ class DataConfig:
         if not 0 <= self.ink_styles <= 1:
             raise ConfigError(f"data.ink_styles must be between 0 and 1, got {self.ink_styles}")
 
+    def locate(self, where: str) -> Path:
+        """A file named in the config beside the sources (a corpus, a lexicon, unlabeled images): as given
+        when it exists (absolute, or from the working directory), else under ``root``."""
+        path = Path(where)
+        return path if path.is_absolute() or path.exists() else Path(self.root) / path
+
     def resolve(self, source: SourceConfig) -> SourceConfig:
         """The source with its path made absolute against ``root``."""
         path = Path(source.path)

@@ -73,7 +73,7 @@ def unlabeled_images(config: Config) -> list[Path]:
     where = config.self_training.unlabeled
     if not where:
         raise ConfigError("self_training.unlabeled is not set: name a folder of images or a table of paths")
-    path = _data_path(config, where)
+    path = config.data.locate(where)
     if path.is_dir():
         images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     elif path.is_file():
@@ -87,12 +87,6 @@ def unlabeled_images(config: Config) -> list[Path]:
         raise DataFormatError(f"no images in {path}")
     limit = config.self_training.limit
     return images[:limit] if limit else images
-
-
-def _data_path(config: Config, where: str) -> Path:
-    """``where`` as given when it exists, else under ``data.root``."""
-    path = Path(where)
-    return path if path.is_absolute() or path.exists() else Path(config.data.root) / path
 
 
 def pseudo_label(
@@ -129,7 +123,6 @@ def pseudo_label(
     table = pd.DataFrame(rows, columns=["path", "text", "confidence"])
     table["confidence"] = table["confidence"].round(4)
     table["pseudo"] = 1
-    out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out, table.to_csv(index=False).encode("utf-8"))
     result = PseudoLabels(out, len(images) - unreadable, len(table), unreadable, threshold, not_in_lexicon)
     counts = {k: v for k, v in dataclasses.asdict(result).items() if k != "path"}
@@ -186,7 +179,7 @@ def self_train(config: Config) -> SelfTrainResult:
     home = config.run_dir
     home.mkdir(parents=True, exist_ok=True)
     images = unlabeled_images(config)
-    lexicon = set(read_corpus(_data_path(config, settings.lexicon)).texts) if settings.lexicon else None
+    lexicon = set(read_corpus(config.data.locate(settings.lexicon)).texts) if settings.lexicon else None
     current = Path(config.training.init_from)
     start_cer = best_cer = validation_cer(config, current)
     log.info("self-training from %s: val CER %.4f, %d unlabeled images", current, start_cer, len(images))

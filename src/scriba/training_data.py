@@ -96,6 +96,11 @@ def read_sources(config: Config, sources: list[SourceConfig]) -> list[Record]:
     return records
 
 
+def pseudo_count(records: list[Record]) -> int:
+    """How many of ``records`` are pseudo-labels (a model's readings, see :mod:`scriba.selftrain`)."""
+    return sum(bool(r.meta.get("pseudo")) for r in records)
+
+
 def choose_charset(config: Config, texts: list[str]) -> Charset:
     """The configured charset, else the fine-tuned model's grown by new characters, else the texts' own."""
     if config.data.charset:
@@ -203,7 +208,7 @@ def write_prepared_data(config: Config, out: Path | None = None) -> PrepareSumma
         "config": sections,
         "charset": loaded.charset.to_dict(),
         "cleaning": {split: report.to_dict() for split, report in loaded.reports.items()},
-        "pseudo_labeled_train_samples": sum(bool(r.meta.get("pseudo")) for r in loaded.records["train"]),
+        "pseudo_labeled_train_samples": pseudo_count(loaded.records["train"]),
     }
     counts = write_prepared(out, splits, info)
     for split, report in loaded.reports.items():
@@ -253,11 +258,7 @@ def _synthetic_sources(config: Config, charset: Charset, real: int, widths: list
         return []
     from scriba.data.synth import SyntheticGenerator  # fonts and corpora: load only when asked for
 
-    corpus: Path | None = None
-    if synth.corpus:  # as given (from the working directory), else under data.root like the sources
-        corpus = Path(synth.corpus)
-        if not corpus.is_absolute() and not corpus.exists():
-            corpus = Path(config.data.root) / corpus
+    corpus = config.data.locate(synth.corpus) if synth.corpus else None
     generator = SyntheticGenerator(synth.kind, corpus, config.seed, synth.fonts or None, charset.characters)
     count = max(1, round(synth.ratio * real))
     log.info("training mixes in %d synthetic %s per epoch", count, synth.kind)
@@ -296,7 +297,7 @@ def prepare_data(config: Config, run_dir: Path) -> PreparedData:
         train_sources = _memory_sources(config, loaded.records["train"], loaded.images["train"])
         val_images, val_texts = loaded.images["val"], [r.text or "" for r in loaded.records["val"]]
         train_widths = [i.shape[1] for i in loaded.images["train"]]
-        pseudo = sum(bool(r.meta.get("pseudo")) for r in loaded.records["train"])
+        pseudo = pseudo_count(loaded.records["train"])
     train_sources += _synthetic_sources(config, charset, len(train_widths), train_widths)
     card = {
         "train_sources": [s.__dict__ for s in config.data.train],
