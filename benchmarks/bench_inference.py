@@ -1,12 +1,13 @@
 """Inference speed of the shipped models on this CPU: images/second at batch 1 and batch 32.
 
-    python benchmarks/bench_inference.py [--models english names] [--threads 0] [--repeat 3]
+    python benchmarks/bench_inference.py [--models english names] [--threads 0] [--repeat 3] [--tta]
 
 Times ``Recognizer.read`` end to end on image files (decode, preprocess, network, greedy decoding), the
 way ``scriba read`` and the API read them, and separately the network + decoding on images already
 preprocessed. The images are real where ../shared/data is present (IAM-OnDB testset_t words and lines
 rendered to PNG for `english`, the labeled Kaggle names for `names`), else the images in examples/.
 Each figure is the best of ``--repeat`` passes (the least disturbed by other work on the machine).
+``--tta`` times reading with test-time augmentation (9 variants per image) instead.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=256, help="images per pass")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tta", action="store_true", help="read with test-time augmentation")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -71,7 +73,7 @@ def main() -> None:
     print(f"{'model':<10} {'params':>7} {'batch':>5} {'images/s':>9} {'net only':>9}  images")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
-            recognizer = Recognizer.load(name)
+            recognizer = Recognizer.load(name, tta=args.tta)
             params = sum(p.numel() for p in recognizer.model.parameters()) / 1e6
             for what, paths in image_sets(name, Path(tmp), args.count):
                 prepared = [recognizer.prepare(p) for p in paths]
@@ -79,7 +81,8 @@ def main() -> None:
                 for batch in (1, 32):
                     end_to_end = best_rate(partial(recognizer.read, paths, batch), len(paths), args.repeat)
                     network = best_rate(partial(recognizer.read_prepared, prepared, batch), len(paths), args.repeat)
-                    print(f"{name:<10} {params:>6.2f}M {batch:>5} {end_to_end:>9.1f} {network:>9.1f}  {what}")
+                    label = f"{name}+tta" if args.tta else name
+                    print(f"{label:<10} {params:>6.2f}M {batch:>5} {end_to_end:>9.1f} {network:>9.1f}  {what}")
 
 
 if __name__ == "__main__":

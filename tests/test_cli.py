@@ -31,6 +31,9 @@ def test_read_prints_text_and_confidence(capsys, tiny_model: Path, word_tables) 
     rows = json.loads(out)
     assert [r["image"] for r in rows] == images and {"text", "confidence"} <= set(rows[0])
 
+    code, out, _ = run(capsys, "read", *images, "--model", str(tiny_model), "--tta")
+    assert code == 0 and [line.split("\t")[0] for line in out.strip().splitlines()] == images
+
 
 def test_read_one_dataset_item_with_truth(capsys, tiny_model: Path, word_tables, tmp_path: Path) -> None:
     args = ["read", "--model", str(tiny_model), "--data", str(word_tables.val)]
@@ -50,6 +53,9 @@ def test_evaluate_prints_and_saves(capsys, tiny_model: Path, word_tables, tmp_pa
     assert code == 0
     assert "cer" in out and "exact_match" in out and "positional_char_accuracy" in out
     assert json.loads((tmp_path / "r.json").read_text())["n"] == 12
+    code, out, _ = run(capsys, "evaluate", "--model", str(tiny_model), "--data", str(word_tables.val),
+                       "--out", str(out_dir), "--tta")  # fmt: skip
+    assert code == 0 and "cer" in out
     assert (out_dir / "samples.png").is_file() and (out_dir / "char_f1.png").is_file()
 
 

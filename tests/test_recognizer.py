@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from scriba.data.images import load_image
+from scriba.decoding import TestTimeAugmentation as TTA  # aliased: pytest would collect a Test* name
 from scriba.errors import ImageError, ModelFileError
 from scriba.recognizer import Recognizer, available_models, resolve_model
 
@@ -43,6 +44,20 @@ def test_batched_reading_matches_one_by_one(recognizer: Recognizer, images: list
     for reading in batched:
         assert 0.0 <= reading.confidence <= 1.0
         assert len(reading.char_confidences) == len(reading.text)
+
+
+def test_test_time_augmentation(tiny_model: Path, recognizer: Recognizer, images: list[Path]) -> None:
+    plain = recognizer.read(images)
+    identity = Recognizer.load(tiny_model, tta=TTA(widths=(1.0,), shifts=(0.0,))).read(images)
+    assert [(r.text, r.char_confidences) for r in identity] == [(r.text, r.char_confidences) for r in plain]
+
+    augmented = Recognizer.load(tiny_model, tta=True)
+    assert augmented.tta == TTA()
+    batched = augmented.read(images, batch_size=5)
+    single = [augmented.read(path)[0] for path in images]
+    assert [r.text for r in batched] == [r.text for r in single]
+    for reading in batched:
+        assert 0.0 <= reading.confidence <= 1.0 and len(reading.char_confidences) == len(reading.text)
 
 
 def test_read_ink(recognizer: Recognizer) -> None:

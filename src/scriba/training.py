@@ -82,12 +82,20 @@ class RecognizerModule(L.LightningModule):
         checkpoint["scriba_charset"] = self.charset.to_dict()
 
     def _loss(self, batch: Batch) -> torch.Tensor:
-        log_probs, output_lengths = self.model(batch.images, batch.widths)
-        # CTC in float32 even under mixed precision; zero_infinity guards against an impossible alignment
-        # slipping through (cleaning already drops labels longer than their image allows).
-        return F.ctc_loss(
-            log_probs.float(), batch.targets, output_lengths, batch.target_lengths, blank=0, zero_infinity=True
-        )
+        """CTC loss of the output, plus the weighted losses of any training-only auxiliary heads."""
+        log_probs, output_lengths, auxiliary = self.model.forward_train(batch.images, batch.widths)
+
+        def ctc(lp: torch.Tensor) -> torch.Tensor:
+            # CTC in float32 even under mixed precision; zero_infinity guards against an impossible alignment
+            # slipping through (cleaning already drops labels longer than their image allows).
+            return F.ctc_loss(
+                lp.float(), batch.targets, output_lengths, batch.target_lengths, blank=0, zero_infinity=True
+            )
+
+        loss = ctc(log_probs)
+        for weight, aux_log_probs in auxiliary:
+            loss = loss + weight * ctc(aux_log_probs)
+        return loss
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)

@@ -126,3 +126,31 @@ def test_model_args_from_plain_data() -> None:
 def test_register_twice_is_refused() -> None:
     with pytest.raises(ValueError, match="registered twice"):
         register_model("names_crnn", object, "again")(RecognitionModel)
+
+
+SMALL = {"channels": [8, 16, 16, 24], "blocks": [1, 1, 1, 1], "hidden": 16, "layers": 1}
+
+
+@pytest.mark.parametrize("height", [32, 64])
+def test_column_pool_gives_one_vector_per_column_at_any_height(height: int) -> None:
+    model = build_model("resnet_crnn", 7, height, {**SMALL, "column_pool": True}).eval()
+    assert model.head.lstm.input_size == 24  # channels of the last stage, not channels x rows
+    images, widths = torch.rand(2, 1, height, 60), torch.tensor([60, 41])
+    log_probs, lengths = model(images, widths)
+    assert log_probs.shape == (15, 2, 7) and lengths.tolist() == [15, 11]
+
+
+def test_ctc_shortcut_is_a_training_only_head() -> None:
+    torch.manual_seed(0)
+    plain = build_model("resnet_crnn", 7, 32, SMALL)
+    shortcut = build_model("resnet_crnn", 7, 32, {**SMALL, "shortcut": 0.1})
+    images, widths = torch.rand(2, 1, 32, 60), torch.tensor([60, 41])
+    assert plain.forward_train(images, widths)[2] == []
+    log_probs, lengths, auxiliary = shortcut.eval().forward_train(images, widths)
+    ((weight, aux_log_probs),) = auxiliary
+    assert weight == 0.1 and aux_log_probs.shape == log_probs.shape == (15, 2, 7)
+    assert torch.allclose(aux_log_probs.exp().sum(-1), torch.ones(15, 2), atol=1e-5)
+    # Inference is the plain model's: same output as forward, no trace of the shortcut.
+    assert torch.equal(shortcut(images, widths)[0], log_probs)
+    with pytest.raises(ConfigError, match="shortcut"):
+        build_model("resnet_crnn", 7, 32, {**SMALL, "shortcut": -1})

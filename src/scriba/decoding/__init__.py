@@ -1,5 +1,6 @@
 """Decoders: pure functions from log-probs (T, N, C) to ids."""
 
 from scriba.decoding.greedy import Decoded, greedy_decode
+from scriba.decoding.tta import TestTimeAugmentation
 
-__all__ = ["Decoded", "greedy_decode"]
+__all__ = ["Decoded", "TestTimeAugmentation", "greedy_decode"]

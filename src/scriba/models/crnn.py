@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from scriba.models.layers import SequenceHead, conv_bn_relu
+from scriba.models.layers import CTCShortcut, SequenceHead, conv_bn_relu
 from scriba.models.registry import RecognitionModel, register_model
 
 
@@ -145,6 +145,9 @@ class ResNetCRNNArgs:
         hidden: LSTM units per direction.
         layers: number of BiLSTM layers.
         dropout: dropout around the LSTMs.
+        column_pool: take the maximum over the feature map's rows instead of stacking them, so the LSTMs
+            see one feature vector per column whatever the input height (Retsinas et al. 2022).
+        shortcut: loss weight of an auxiliary CTC head on the conv features (0: none); training only.
     """
 
     channels: tuple[int, int, int, int] = (32, 64, 128, 256)
@@ -152,6 +155,12 @@ class ResNetCRNNArgs:
     hidden: int = 256
     layers: int = 2
     dropout: float = 0.2
+    column_pool: bool = False
+    shortcut: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.shortcut < 0:
+            raise ValueError(f"resnet_crnn shortcut weight must be >= 0, got {self.shortcut}")
 
 
 class BasicBlock(nn.Module):
@@ -198,14 +207,26 @@ class ResNetCRNN(RecognitionModel):
                 layers.append(BasicBlock(in_channels, channels, stride if i == 0 else (1, 1)))
                 in_channels = channels
         self.features = nn.Sequential(*layers)
-        self.head = SequenceHead(
-            in_channels * (input_height // 16), num_classes, args.hidden, args.layers, args.dropout
-        )
+        in_features = in_channels * (1 if args.column_pool else input_height // 16)
+        self.head = SequenceHead(in_features, num_classes, args.hidden, args.layers, args.dropout)
+        self.shortcut = CTCShortcut(in_features, num_classes) if args.shortcut > 0 else None
 
     def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
         # Stride-2 3x3 convs with padding 1 give ceil(W / 2) twice.
         return torch.div(torch.div(widths + 1, 2, rounding_mode="floor") + 1, 2, rounding_mode="floor")
 
+    def _features(self, images: torch.Tensor) -> torch.Tensor:
+        features = self.features(images)
+        return features.amax(dim=2, keepdim=True) if self.args.column_pool else features
+
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = self.output_lengths(widths)
-        return self.head(self.features(images), lengths), lengths
+        return self.head(self._features(images), lengths), lengths
+
+    def forward_train(
+        self, images: torch.Tensor, widths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, list[tuple[float, torch.Tensor]]]:
+        lengths = self.output_lengths(widths)
+        features = self._features(images)
+        aux = [(self.args.shortcut, self.shortcut(features))] if self.shortcut is not None else []
+        return self.head(features, lengths), lengths, aux

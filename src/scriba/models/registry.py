@@ -30,6 +30,14 @@ class RecognitionModel(nn.Module):
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
 
+    def forward_train(
+        self, images: torch.Tensor, widths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, list[tuple[float, torch.Tensor]]]:
+        """What training needs: log-probs, output lengths, and (loss weight, log-probs (T, N, C)) of any
+        auxiliary CTC heads that only serve training (none by default)."""
+        log_probs, lengths = self(images, widths)
+        return log_probs, lengths, []
+
 
 @dataclass
 class _Entry:
