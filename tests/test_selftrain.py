@@ -65,6 +65,15 @@ def test_pseudo_labels_keep_confident_readings_and_are_marked(tmp_path: Path) ->
     checked = pseudo_label(recognizer, images, threshold, tmp_path / "checked.csv", lexicon=lexicon)
     kept = pd.read_csv(checked.path, keep_default_na=False)
     assert set(kept["text"]) == lexicon and checked.kept + checked.not_in_lexicon == len(expected)
+    assert not result.tta and json.loads(result.path.with_suffix(".json").read_text())["tta"] is False
+    # With test-time augmentation the readings are the augmented recognizer's, and the counts say so.
+    augmented = Recognizer.load(SHIPPED, tta=True)
+    with_tta = pseudo_label(augmented, images, threshold, tmp_path / "tta.csv")
+    expected_tta = [(str(p.resolve()), r.text) for p, r in zip(images, augmented.read(images), strict=True)
+                    if r.text and r.confidence >= threshold]  # fmt: skip
+    table = pd.read_csv(with_tta.path, keep_default_na=False)
+    assert list(zip(table["path"], table["text"], strict=True)) == expected_tta
+    assert with_tta.tta and json.loads(with_tta.path.with_suffix(".json").read_text())["tta"] is True
 
 
 def test_unreadable_unlabeled_images_are_skipped_and_counted(tmp_path: Path) -> None:

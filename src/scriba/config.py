@@ -169,6 +169,7 @@ class SelfTrainingConfig:
         limit: pseudo-label at most this many images (0: all), for quick experiments.
         lexicon: a text file or CSV with a ``text`` column (relative paths: under ``data.root``); when set,
             only readings found in it become pseudo-labels (a dictionary check on top of the confidence).
+        tta: read the unlabeled images with test-time augmentation (9 variants: ~9x the reading time).
     """
 
     unlabeled: str = ""
@@ -177,6 +178,7 @@ class SelfTrainingConfig:
     min_gain: float = 0.001
     limit: int = 0
     lexicon: str = ""
+    tta: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 1:

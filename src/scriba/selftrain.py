@@ -45,6 +45,7 @@ class PseudoLabels:
     unreadable: int
     threshold: float
     not_in_lexicon: int = 0
+    tta: bool = False
 
 
 @dataclass
@@ -124,7 +125,9 @@ def pseudo_label(
     table["confidence"] = table["confidence"].round(4)
     table["pseudo"] = 1
     atomic_write_bytes(out, table.to_csv(index=False).encode("utf-8"))
-    result = PseudoLabels(out, len(images) - unreadable, len(table), unreadable, threshold, not_in_lexicon)
+    result = PseudoLabels(
+        out, len(images) - unreadable, len(table), unreadable, threshold, not_in_lexicon, recognizer.tta is not None
+    )
     counts = {k: v for k, v in dataclasses.asdict(result).items() if k != "path"}
     atomic_write_bytes(out.with_suffix(".json"), json.dumps(counts).encode("utf-8"))
     return result
@@ -189,7 +192,9 @@ def self_train(config: Config) -> SelfTrainResult:
         recipe = round_config(config, k, current, table)
         done = Path(recipe.model_out)
         earlier = _earlier_pseudo_labels(table) if done.is_file() else None
-        pseudo = earlier or pseudo_label(Recognizer.load(current), images, settings.threshold, table, lexicon=lexicon)
+        pseudo = earlier or pseudo_label(
+            Recognizer.load(current, tta=settings.tta), images, settings.threshold, table, lexicon=lexicon
+        )
         log.info(
             "round %d: %d of %d images pseudo-labeled (confidence >= %.2f)",
             k,
@@ -234,6 +239,7 @@ def self_train(config: Config) -> SelfTrainResult:
                 "unreadable": r.pseudo.unreadable,
                 "threshold": r.pseudo.threshold,
                 "not_in_lexicon": r.pseudo.not_in_lexicon,
+                "tta": r.pseudo.tta,
             }
             for r in rounds
         ],

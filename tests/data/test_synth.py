@@ -116,6 +116,27 @@ def test_names_are_capitals_in_a_form_field_with_box_lines() -> None:
         assert max(longest_dark_run(row) for row in image) >= 0.6 * width
 
 
+def test_neighbour_digits_stay_at_an_edge_clear_of_the_name() -> None:
+    from scriba.data.glyphs import letter_height
+    from scriba.data.synth import _add_neighbour_digits
+
+    font = resolve_font("caveat")
+    style = InkStyle(size=14 / letter_height(font, "H"))
+    edges = set()
+    for seed in range(12):
+        writing = np.zeros((60, 320), np.float32)
+        writing[20:40, 10:100] = 0.5  # the name's rows
+        before = writing.copy()
+        _add_neighbour_digits(writing, font, style, np.random.default_rng(seed), 20, 40)
+        assert np.array_equal(writing[19:41], before[19:41]), "the name's rows (and one on each side) are untouched"
+        rows = np.flatnonzero(np.abs(writing - before).max(axis=1) > 0)
+        if rows.size:
+            edges.add("top" if rows.max() < 19 else "bottom")
+            assert rows.min() == 0 or rows.max() == 59, "cut by the crop's edge"
+            assert np.flatnonzero(np.abs(writing - before).max(axis=0) > 0).min() >= 0.3 * 320
+    assert edges == {"top", "bottom"}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_texts_come_from_the_corpus(tmp_path: Path, kind: str) -> None:
     texts = ["Lune", "Jean-Roch", "deux mots"] if kind != "lines" else ["the cat sat", "on a mat, twice."]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -32,7 +34,7 @@ def _log_likelihood(log_probs: torch.Tensor, text: list[int]) -> float:
 
 def _frames_needed(text: list[int]) -> int:
     """CTC needs a frame per character plus a blank between repeated ones."""
-    return len(text) + sum(a == b for a, b in zip(text, text[1:], strict=False))
+    return len(text) + sum(a == b for a, b in itertools.pairwise(text))
 
 
 def test_variants_stretch_and_shift() -> None:

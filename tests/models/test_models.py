@@ -146,7 +146,7 @@ def test_ctc_shortcut_is_a_training_only_head() -> None:
     shortcut = build_model("resnet_crnn", 7, 32, {**SMALL, "shortcut": 0.1})
     images, widths = torch.rand(2, 1, 32, 60), torch.tensor([60, 41])
     assert plain.forward_train(images, widths)[2] == []
-    log_probs, lengths, auxiliary = shortcut.eval().forward_train(images, widths)
+    log_probs, _, auxiliary = shortcut.eval().forward_train(images, widths)
     ((weight, aux_log_probs),) = auxiliary
     assert weight == 0.1 and aux_log_probs.shape == log_probs.shape == (15, 2, 7)
     assert torch.allclose(aux_log_probs.exp().sum(-1), torch.ones(15, 2), atol=1e-5)

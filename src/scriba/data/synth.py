@@ -9,6 +9,7 @@ for its callers) lives in :mod:`scriba.data.glyphs`, texts in :mod:`scriba.data.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import importlib.util
 import logging
 from collections.abc import Sequence
@@ -45,7 +46,17 @@ SCRIPT_FONTS = frozenset({"dancing-script", "great-vibes", "satisfy", "yellowtai
 CAPS_ONLY_FONTS = frozenset({"permanent-marker"})
 FIELD_LABELS = ("NOM", "PRENOM", "NOM :", "PRENOM :", "Nom", "Prenom", "NOM DE NAISSANCE")
 # Printed text of neighbouring fields that a crop catches at its top or bottom edge.
-FORM_FRAGMENTS = ("DATE DE NAISSANCE", "ADRESSE", "CODE POSTAL", "VILLE", "SIGNATURE", "TELEPHONE", "NOM")
+FORM_FRAGMENTS = (
+    "DATE DE NAISSANCE",
+    "DATE DE NAISSANCE - CLASSE",
+    "CODE RNE / UAI",
+    "ADRESSE",
+    "CODE POSTAL",
+    "VILLE",
+    "SIGNATURE",
+    "TELEPHONE",
+    "NOM",
+)
 MAX_TRIES = 100
 
 
@@ -68,9 +79,11 @@ def render_name_field(text: str, font: Path, rng: np.random.Generator) -> np.nda
     """A name in capitals in a form field, like the Kaggle NOM / PRENOM crops (about 324x36 px).
 
     A printed label at the left edge, box lines and/or an underline, sometimes printed text of a
-    neighbouring field cut by the crop, and wide-spaced handwritten capitals. One crop in five is a loose
+    neighbouring field cut by the crop, and wide-spaced handwritten capitals. One crop in four is a loose
     one, as a sixth of the real crops are (up to ~75 px tall): the label on a row of its own above the
-    writing and the next field's printed label under it.
+    writing and the next field's printed label under it; in most of those, as on the real forms, the
+    neighbouring field's handwritten digits (a school code above, a birth date below) show too, cut by
+    the crop's edge. They are not part of the label: the model learns to read only the name's row.
 
     Returns:
         uint8 (H, W) dark ink on light paper, wider than tall.
@@ -88,7 +101,7 @@ def render_name_field(text: str, font: Path, rng: np.random.Generator) -> np.nda
     label = str(rng.choice(FIELD_LABELS)) if rng.random() < 0.8 else ""
     label_font = printed_font(int(rng.integers(9, 14)), bold=bool(rng.random() < 0.5))
     left = int(rng.integers(0, 6))
-    loose = rng.random() < 0.2
+    loose = rng.random() < 0.25
     if loose:
         x_text = left + int(rng.integers(8, 60))
         top = int(rng.integers(14, 24))  # the label's row
@@ -136,6 +149,8 @@ def render_name_field(text: str, font: Path, rng: np.random.Generator) -> np.nda
 
     writing = np.zeros((height, width), np.float32)
     writing[y_text : y_text + hand.shape[0], x_text : x_text + hand.shape[1]] = hand
+    if loose and rng.random() < 0.7:
+        _add_neighbour_digits(writing, font, style, rng, y_text, y_text + hand.shape[0])
     layers = [
         (np.asarray(lines, np.float32) / 255, rng.uniform(60, 170)),
         (np.asarray(printed, np.float32) / 255, rng.uniform(0, 70)),
@@ -143,6 +158,32 @@ def render_name_field(text: str, font: Path, rng: np.random.Generator) -> np.nda
     ]
     blur = rng.uniform(0.3, 0.8) if rng.random() < 0.5 else 0.0
     return ink_on_paper(layers, rng.uniform(235, 255), rng, blur=blur, noise=rng.uniform(0, 4))
+
+
+def _add_neighbour_digits(
+    writing: np.ndarray, font: Path, style: InkStyle, rng: np.random.Generator, name_top: int, name_bottom: int
+) -> None:
+    """Handwritten digits of the field above or below (a school code, a date), cut by the crop's top or
+    bottom edge so that 20-80% of their height shows (never reaching the name's rows
+    ``name_top:name_bottom``), drawn into ``writing`` in place."""
+    digits = "".join(rng.choice(list("0123456789"), size=int(rng.integers(6, 10))))
+    if rng.random() < 0.15:
+        digits += str(rng.choice(list("ABCDEFGHJKLMNPRSTUVWXYZ")))
+    neighbour = render_ink(digits, font, dataclasses.replace(style, spacing=rng.uniform(0.2, 0.6)), rng)[0]
+    height, width = writing.shape
+    at_top = rng.random() < 0.5
+    room = name_top - 1 if at_top else height - name_bottom - 1
+    shown = min(int(neighbour.shape[0] * rng.uniform(0.2, 0.8)), room)
+    if shown < 3:
+        return
+    if at_top:  # only its lower part is inside the crop
+        part, top = neighbour[neighbour.shape[0] - shown :], 0
+    else:
+        part, top = neighbour[:shown], height - shown
+    left = int(rng.uniform(0.3, 0.6) * width)
+    part = part[:height, : max(0, width - left)]
+    region = writing[top : top + part.shape[0], left : left + part.shape[1]]
+    np.maximum(region, part, out=region)
 
 
 def render_writing(text: str, font: Path, rng: np.random.Generator, line: bool, joined: bool = False) -> np.ndarray:
