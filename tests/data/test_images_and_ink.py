@@ -106,6 +106,16 @@ def test_stretch_widens_keep_ratio_inputs(draw) -> None:
         Preprocessing(stretch=0)
 
 
+def test_tall_images_are_widened_as_if_tall_height(draw) -> None:
+    prep = Preprocessing(height=32, tall_height=44)
+    assert prep.apply(draw(284, 36)).shape == (32, 252)  # not taller than 44: plain keep-ratio
+    assert prep.apply(draw(284, 64)).shape == (32, round(284 * 32 / 44))  # as if 44 tall, not 142 wide
+    assert Preprocessing(height=32, tall_height=44, stretch=1.5).apply(draw(284, 64)).shape == (32, 310)
+    assert Preprocessing.from_dict({"height": 32}).tall_height == 0  # model files from before the option
+    with pytest.raises(ValueError, match="tall_height"):
+        Preprocessing(tall_height=-1)
+
+
 def test_keep_ratio_clamps_width(draw) -> None:
     prep = Preprocessing(height=32, min_width=40, max_width=300)
     assert prep.apply(draw(20, 32)).shape == (32, 40)  # would be 20 wide

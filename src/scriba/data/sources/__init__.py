@@ -31,7 +31,8 @@ class SourceConfig:
         include_err: IAM only: keep rows whose segmentation is marked `err`.
         limit: read at most this many records (0: all), for quick experiments.
         subset: ``train``, ``val`` or ``test``: keep only the records a stable hash of their id assigns
-            to that part (see :func:`subset_of`), for a dataset without an official split.
+            to that part (see :func:`subset_of`), for a dataset without an official split (or to split
+            one further). Records of one group (an IAM-OnDB form) share a part.
         subset_fractions: the train / val / test shares of ``subset``.
     """
 
@@ -111,13 +112,19 @@ def detect_kind(path: Path) -> str:
     )
 
 
+def _subset_key(record: Record) -> str:
+    """What ``subset`` hashes: the record's group where the reader gives one (an IAM-OnDB form: its lines
+    and the words cut from them stay together), else its id or image."""
+    return str(record.meta.get("group") or record.meta.get("id", record.image))
+
+
 def read_source(config: SourceConfig) -> list[Record]:
     """Read one source into records (unfiltered: cleaning decides what to drop)."""
     kind = detect_kind(Path(config.path)) if config.kind == "auto" else config.kind
     records = READERS[kind](config)
     if config.subset is not None:
         fractions = config.subset_fractions
-        records = [r for r in records if subset_of(str(r.meta.get("id", r.image)), fractions) == config.subset]
+        records = [r for r in records if subset_of(_subset_key(r), fractions) == config.subset]
     return records[: config.limit] if config.limit else records
 
 

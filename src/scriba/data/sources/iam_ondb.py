@@ -51,9 +51,19 @@ def read_iam_ondb_lines(root: Path, split: str | None = None) -> list[Record]:
         i = index[row.line_id]
         ink = split_strokes(points[offsets[i] : offsets[i + 1]])
         records.append(
-            Record(text=row.text, ink=ink, meta={"id": row.line_id, "split": row.split, "source": "iam_ondb_lines"})
+            Record(
+                text=row.text,
+                ink=ink,
+                meta={"id": row.line_id, "group": _form(row.line_id), "split": row.split, "source": "iam_ondb_lines"},
+            )
         )
     return records
+
+
+def _form(line_id: str) -> str:
+    """The form a line belongs to (``a01-003-01`` -> ``a01-003``): one writer's page, the unit that
+    ``subset`` keeps together so a line and the words cut from it never land in different parts."""
+    return line_id.rsplit("-", 1)[0]
 
 
 def read_iam_ondb_words(root: Path, split: str | None = None) -> list[Record]:
@@ -82,6 +92,10 @@ def read_iam_ondb_words(root: Path, split: str | None = None) -> list[Record]:
         ink = [strokes[j] for j in chosen]
         word_id = f"{row.line_id}-{int(row.word_index):02d}"
         records.append(
-            Record(text=row.text, ink=ink, meta={"id": word_id, "split": row.split, "source": "iam_ondb_words"})
+            Record(
+                text=row.text,
+                ink=ink,
+                meta={"id": word_id, "group": _form(row.line_id), "split": row.split, "source": "iam_ondb_words"},
+            )
         )
     return records
