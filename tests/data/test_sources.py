@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from scriba.data.sources import SourceConfig, detect_kind, read_source
+from scriba.data.sources import SourceConfig, detect_kind, read_source, subset_of
 from scriba.data.sources.iam import read_iam_lines, read_iam_words
 from scriba.data.sources.iam_ondb import read_iam_ondb_lines, read_iam_ondb_words
 from scriba.data.sources.kaggle_names import read_kaggle_names
@@ -274,3 +275,15 @@ def test_read_source_auto_and_limit(table_csv: Path, iam_words_txt: Path, iam_on
 def test_source_config_unknown_kind() -> None:
     with pytest.raises(DataFormatError, match="unknown data kind 'iam'"):
         SourceConfig(path="x", kind="iam")
+
+
+def test_iam_ondb_subsets_keep_a_form_together(iam_ondb_dir: OnDBLayout) -> None:
+    """A line and the words cut from it share a part: the hash is of the form, not of each record."""
+    fractions = (0.5, 0.5, 0.0)
+    home = subset_of("a01-000u", fractions)
+    other = "val" if home == "train" else "train"
+    for kind, count in (("iam_ondb_lines", 2), ("iam_ondb_words", 4)):
+        source = partial(SourceConfig, str(iam_ondb_dir.root), kind=kind, subset_fractions=fractions)
+        records = read_source(source(subset=home))
+        assert len(records) == count and {r.meta["group"] for r in records} == {"a01-000u"}
+        assert read_source(source(subset=other)) == []
