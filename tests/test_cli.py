@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 from tests.cli_helpers import assert_one_line_error, run
 
 
@@ -105,3 +107,21 @@ def test_console_script_exit_code_without_traceback(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("scriba: error: ")
+
+
+def test_set_preprocessing_copies_a_model_with_other_settings(capsys, tiny_model: Path, tmp_path: Path) -> None:
+    from scriba.model_file import load_model_file
+
+    out = tmp_path / "tuned.safetensors"
+    code, stdout, _ = run(capsys, "set-preprocessing", str(tiny_model), str(out), "tall_height=44", "stretch=1.25")
+    assert code == 0 and "tall_height" in stdout
+    tuned, original = load_model_file(out), load_model_file(tiny_model)
+    assert (tuned.preprocessing.tall_height, tuned.preprocessing.stretch) == (44, 1.25)
+    assert tuned.info["preprocessing_changes"] == {"tall_height": 44, "stretch": 1.25}
+    assert all(torch.equal(a, b) for a, b in zip(tuned.model.state_dict().values(),
+                                                 original.model.state_dict().values(), strict=True))  # fmt: skip
+    for bad, message in (("hieght=4", "unknown preprocessing field"), ("height=64", "fixed by the model"),
+                         ("stretch=9", "stretch"), ("tall_height", "key.path=value")):  # fmt: skip
+        code, _, err = run(capsys, "set-preprocessing", str(tiny_model), str(tmp_path / "bad.safetensors"), bad)
+        assert_one_line_error(code, err, message)
+    assert not (tmp_path / "bad.safetensors").exists()

@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scriba.data.records import Record
 from scriba.errors import ConfigError, ScribaError
@@ -197,6 +197,21 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_preprocessing(args: argparse.Namespace) -> int:
+    from scriba.config import apply_override
+    from scriba.model_file import set_preprocessing
+    from scriba.recognizer import resolve_model
+
+    changes: dict[str, Any] = {}
+    for item in args.changes:
+        apply_override(changes, item)
+    if not changes:
+        raise ScribaError("give at least one FIELD=VALUE, e.g. tall_height=44")
+    model_file = set_preprocessing(resolve_model(args.model), args.out, changes)
+    print(f"{args.out}: preprocessing {model_file.preprocessing.to_dict()}")
+    return 0
+
+
 def _synth(args: argparse.Namespace) -> int:
     import csv
     from collections import Counter
@@ -301,6 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = commands.add_parser("models", help="list architectures and shipped models")
     models.set_defaults(handler=_models)
+
+    tune = commands.add_parser(
+        "set-preprocessing", help="copy a model file with other preprocessing settings (same weights)"
+    )
+    tune.add_argument("model", help="model name or file")
+    tune.add_argument("out", help="model file to write")
+    tune.add_argument("changes", nargs="+", metavar="FIELD=VALUE", help="e.g. tall_height=44 stretch=1.25 margin=0.1")
+    tune.set_defaults(handler=_set_preprocessing)
 
     synth = commands.add_parser("synth", help="write a synthetic handwriting dataset (path,text table + images)")
     synth.add_argument("--kind", required=True, choices=["names", "words", "lines"], help="what to write")

@@ -73,6 +73,30 @@ def save_model_file(path: str | Path, model_file: ModelFile) -> Path:
     return path
 
 
+def set_preprocessing(path: str | Path, out: str | Path, changes: dict[str, Any]) -> ModelFile:
+    """Write a copy of a model file whose preprocessing differs in ``changes`` (e.g. ``{"tall_height": 44}``),
+    to tune how images are prepared for the same weights; the changes are recorded in its metadata
+    (``info.preprocessing_changes``). ``height`` is fixed by the weights and cannot change.
+
+    Raises:
+        ModelFileError: unreadable model file.
+        ConfigError: an unknown field, ``height``, or an invalid value.
+    """
+    if "height" in changes:
+        raise ConfigError("preprocessing height is fixed by the model's weights; retrain to change it")
+    model_file = load_model_file(path)
+    try:
+        model_file.preprocessing = dataclasses.replace(model_file.preprocessing, **changes)
+    except TypeError as err:
+        known = ", ".join(f.name for f in dataclasses.fields(Preprocessing) if f.name != "height")
+        raise ConfigError(f"unknown preprocessing field in {sorted(changes)}; fields: {known}") from err
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    model_file.info["preprocessing_changes"] = {**model_file.info.get("preprocessing_changes", {}), **changes}
+    save_model_file(out, model_file)
+    return model_file
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of a model file, without loading the weights.
 

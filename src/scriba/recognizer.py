@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from scriba.data.dataset import Sample, collate, render_record
 from scriba.data.images import ImageLike, load_image, to_model_input
 from scriba.data.ink import render_ink
 from scriba.data.records import Ink, Record
-from scriba.decoding import TestTimeAugmentation, greedy_decode
+from scriba.decoding import Decoded, TestTimeAugmentation, greedy_decode
 from scriba.errors import ModelFileError
 from scriba.model_file import ModelFile, load_model_file
 
@@ -150,27 +150,33 @@ class Recognizer:
     @torch.inference_mode()
     def read_prepared(self, prepared: Sequence[np.ndarray], batch_size: int = 32) -> list[Reading]:
         """Read preprocessed uint8 images; batches group similar widths to limit padding."""
-        if self.tta is not None:
+        decoded: list[Decoded | None] = [None] * len(prepared)
+        if self.tta is None:
+            for chunk, log_probs, output_lengths in self._batches(prepared, batch_size):
+                for i, d in zip(chunk, greedy_decode(log_probs, output_lengths), strict=True):
+                    decoded[i] = d
+        else:
             variants = [self.tta.variants(image) for image in prepared]
             per_variant = [self._log_probs([v[k] for v in variants], batch_size) for k in range(len(self.tta))]
             decoded = [self.tta.combine([lp[i] for lp in per_variant]) for i in range(len(prepared))]
-        else:
-            decoded = [
-                greedy_decode(lp[:, None], torch.tensor([lp.shape[0]]))[0]
-                for lp in self._log_probs(prepared, batch_size)
-            ]
-        return [Reading(self.charset.decode(d.ids), d.confidence, d.char_confidences) for d in decoded]
+        return [Reading(self.charset.decode(d.ids), d.confidence, d.char_confidences) for d in decoded if d]
 
-    def _log_probs(self, prepared: Sequence[np.ndarray], batch_size: int) -> list[torch.Tensor]:
-        """Each image's (T, C) log-probabilities on the CPU, in input order."""
+    def _batches(
+        self, prepared: Sequence[np.ndarray], batch_size: int
+    ) -> Iterator[tuple[list[int], torch.Tensor, torch.Tensor]]:
+        """(indices into ``prepared``, log_probs (T, N, C), output lengths (N,)) per batch of similar widths."""
         order = sorted(range(len(prepared)), key=lambda i: prepared[i].shape[1])
-        out: list[torch.Tensor | None] = [None] * len(prepared)
         empty = torch.zeros(0, dtype=torch.long)
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             batch = collate([Sample(torch.from_numpy(to_model_input(prepared[i])), empty, "") for i in chunk])
             log_probs, output_lengths = self.model(batch.images.to(self.device), batch.widths.to(self.device))
-            log_probs = log_probs.float().cpu()
+            yield chunk, log_probs.float().cpu(), output_lengths.cpu()
+
+    def _log_probs(self, prepared: Sequence[np.ndarray], batch_size: int) -> list[torch.Tensor]:
+        """Each image's (T, C) log-probabilities on the CPU, in input order."""
+        out: list[torch.Tensor] = [torch.empty(0)] * len(prepared)
+        for chunk, log_probs, output_lengths in self._batches(prepared, batch_size):
             for j, i in enumerate(chunk):
                 out[i] = log_probs[: int(output_lengths[j]), j]
-        return [lp for lp in out if lp is not None]
+        return out
