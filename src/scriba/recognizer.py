@@ -159,7 +159,7 @@ class Recognizer:
             variants = [self.tta.variants(image) for image in prepared]
             per_variant = [self._log_probs([v[k] for v in variants], batch_size) for k in range(len(self.tta))]
             decoded = [self.tta.combine([lp[i] for lp in per_variant]) for i in range(len(prepared))]
-        return [Reading(self.charset.decode(d.ids), d.confidence, d.char_confidences) for d in decoded if d]
+        return [Reading(self.charset.decode(d.ids), d.confidence, d.char_confidences) for d in decoded if d is not None]
 
     def _batches(
         self, prepared: Sequence[np.ndarray], batch_size: int
