@@ -203,10 +203,8 @@ def _set_preprocessing(args: argparse.Namespace) -> int:
     from scriba.recognizer import resolve_model
 
     changes: dict[str, Any] = {}
-    for item in args.changes:
+    for item in args.changes:  # argparse asks for one or more; each sets a field or fails
         apply_override(changes, item)
-    if not changes:
-        raise ScribaError("give at least one FIELD=VALUE, e.g. tall_height=44")
     model_file = set_preprocessing(resolve_model(args.model), args.out, changes)
     print(f"{args.out}: preprocessing {model_file.preprocessing.to_dict()}")
     return 0

@@ -109,7 +109,7 @@ class Recognizer:
         Raises:
             ModelFileError: unknown name, missing, truncated or mismatched file.
         """
-        augmentation = TestTimeAugmentation() if tta is True else tta or None
+        augmentation = tta if isinstance(tta, TestTimeAugmentation) else TestTimeAugmentation() if tta else None
         return cls(load_model_file(resolve_model(name_or_path), device), device, crop_margin, augmentation)
 
     @property
