@@ -125,3 +125,18 @@ def test_set_preprocessing_copies_a_model_with_other_settings(capsys, tiny_model
         code, _, err = run(capsys, "set-preprocessing", str(tiny_model), str(tmp_path / "bad.safetensors"), bad)
         assert_one_line_error(code, err, message)
     assert not (tmp_path / "bad.safetensors").exists()
+
+
+def test_read_and_evaluate_with_a_lexicon(capsys, caplog, word_tables, tmp_path: Path) -> None:
+    images = sorted(str(p) for p in word_tables.val.parent.glob("*.png"))[:4]
+    lexicon = tmp_path / "lexicon.csv"
+    words = ["cat", "dog", "sun", "tea", "code", "read", "note", "hand", "pen", "ink", "word", "line", "naïve"]
+    lexicon.write_text("text\n" + "\n".join(words) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "read", *images, "--model", "english", "--lexicon", str(lexicon))
+    assert code == 0 and "lexicon: 1 entries with characters the model cannot write left out" in caplog.text
+    assert {line.split("\t")[1] for line in out.strip().splitlines()} <= set(words[:-1])
+    code, out, _ = run(capsys, "evaluate", "--model", "english", "--data", str(word_tables.val),
+                       "--out", str(tmp_path / "eval"), "--lexicon", str(lexicon), "--lexicon-weight", "0")  # fmt: skip
+    assert code == 0 and "cer" in out
+    assert_one_line_error(*run(capsys, "read", images[0], "--lexicon", str(tmp_path / "no.csv"))[::2],
+                          "lexicon", "not found")  # fmt: skip

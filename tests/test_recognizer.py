@@ -10,7 +10,7 @@ from PIL import Image
 
 from scriba.data.images import load_image
 from scriba.decoding import TestTimeAugmentation as TTA  # aliased: pytest would collect a Test* name
-from scriba.errors import ImageError, ModelFileError
+from scriba.errors import DataFormatError, ImageError, ModelFileError
 from scriba.recognizer import Recognizer, available_models, resolve_model
 
 
@@ -83,3 +83,30 @@ def test_model_names_and_errors(tiny_model: Path, tmp_path: Path, monkeypatch: p
         Recognizer.load("nope")
     with pytest.raises(ModelFileError, match="not found"):
         Recognizer.load(tmp_path / "nope.safetensors")
+
+
+def test_lexicon_decoding_reads_lexicon_entries(word_tables, tmp_path: Path) -> None:
+    english = Recognizer.load("english")
+    table = [line.split(",") for line in word_tables.val.read_text().splitlines()[1:]]
+    images = [word_tables.val.parent / name for name, _ in table]
+    truths = [text for _, text in table]
+    # The words, near misses of them, and an entry no greedy reading comes near.
+    words = [*sorted(set(truths)), "cab", "dot", "run", "ten", "core", "rend", "nose", "band", "pan", "inky"]
+    lexicon_file = tmp_path / "words.txt"
+    lexicon_file.write_text("\n".join([*words, "extraordinarily"]) + "\n", encoding="utf-8")
+    plain = english.read(images)
+    decoder = Recognizer.load("english", lexicon=lexicon_file)
+    readings = decoder.read(images, batch_size=5)
+    assert [r.text for r in readings] == [decoder.read(path)[0].text for path in images]
+    assert [r.greedy_text for r in readings] == [r.text for r in plain]
+    assert all(r.in_lexicon and r.text in words for r in readings)
+    assert all(r.text != r.greedy_text or r.lexicon_margin == pytest.approx(0.0, abs=1e-4) for r in readings)
+    assert all(len(r.char_confidences) == len(r.text) and 0 <= r.confidence <= 1 for r in readings)
+    right = sum(r.text == t for r, t in zip(readings, truths, strict=True))
+    assert right >= sum(r.text == t for r, t in zip(plain, truths, strict=True)) and right >= 10
+    assert plain[0].greedy_text is None and plain[0].lexicon_margin is None  # no lexicon: no lexicon fields
+    # With test-time augmentation too, still only entries.
+    both = Recognizer.load("english", tta=True, lexicon=lexicon_file).read(images[:4])
+    assert all(r.text in words for r in both)
+    with pytest.raises(DataFormatError, match="lexicon: corpus not found"):
+        Recognizer.load("english", lexicon=tmp_path / "missing.txt")

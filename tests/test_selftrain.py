@@ -16,7 +16,7 @@ from scriba.recognizer import Recognizer
 from scriba.selftrain import pseudo_label, self_train
 from tests.cli_helpers import assert_one_line_error, run
 from tests.conftest import REPO
-from tests.synthetic import tiny_overrides, write_word_table
+from tests.synthetic import WORDS, tiny_overrides, write_word_table
 
 TINY = REPO / "configs" / "tiny.yaml"
 SHIPPED = REPO / "models" / "iam_ondb_words.safetensors"
@@ -76,6 +76,37 @@ def test_pseudo_labels_keep_confident_readings_and_are_marked(tmp_path: Path) ->
     assert with_tta.tta and json.loads(with_tta.path.with_suffix(".json").read_text())["tta"] is True
 
 
+def test_lexicon_decoded_pseudo_labels_keep_entries_the_image_supports(tmp_path: Path) -> None:
+    folder = tmp_path / "unlabeled"
+    write_word_table(folder, 10, seed=7)
+    images = sorted(folder.glob("*.png"))
+    # Only near misses of the words: every reading is overruled, by a margin that says how far.
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_text("cab\ndot\nrun\nten\ncore\nrend\nnose\nband\npan\ninky\nward\nlike\n", encoding="utf-8")
+    recognizer = Recognizer.load(SHIPPED, lexicon=lexicon)
+    readings = recognizer.read(images)
+    margins = sorted(r.lexicon_margin for r in readings if r.in_lexicon)
+    assert len(margins) >= 8 and margins[0] < margins[-1] < 0
+    min_margin = margins[len(margins) // 2]
+    result = pseudo_label(recognizer, images, 0.0, tmp_path / "pseudo.csv", min_margin=min_margin)
+    expected = [(str(p.resolve()), r.text, r.greedy_text) for p, r in zip(images, readings, strict=True)
+                if r.in_lexicon and r.lexicon_margin >= min_margin]  # fmt: skip
+    table = pd.read_csv(result.path, keep_default_na=False)
+    assert list(zip(table["path"], table["text"], table["greedy"], strict=True)) == expected
+    assert 0 < result.kept < len(margins) and result.kept + result.not_in_lexicon == len(readings)
+    counts = json.loads(result.path.with_suffix(".json").read_text())
+    assert counts["lexicon_decoding"] is True and counts["min_margin"] == pytest.approx(min_margin)
+    records = read_source(SourceConfig(str(result.path), kind="table"))
+    assert [r.text for r in records] == [e[1] for e in expected] and all(r.meta["pseudo"] for r in records)
+
+
+def test_lexicon_decoding_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match=r"needs self_training\.lexicon"):
+        load_config(TINY, ["self_training.lexicon_decoding=true"])
+    with pytest.raises(ConfigError, match="min_margin"):
+        load_config(TINY, ["self_training.lexicon=words.txt", "self_training.min_margin=1"])
+
+
 def test_unreadable_unlabeled_images_are_skipped_and_counted(tmp_path: Path) -> None:
     folder = tmp_path / "unlabeled"
     write_word_table(folder, 3, seed=8)
@@ -105,7 +136,12 @@ def self_train_overrides(tmp_path: Path) -> list[str]:
 def test_self_training_rounds_write_pseudo_labels_models_and_a_summary(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # runs/ relative to the working directory, as in the shipped recipes
     # data.root elsewhere: the pseudo-label tables in runs/ must not be looked for under it
-    overrides = [*self_train_overrides(tmp_path), "output_dir=runs", f"data.root={tmp_path / 'elsewhere'}"]
+    lexicon = tmp_path / "elsewhere" / "words.txt"
+    lexicon.parent.mkdir()
+    lexicon.write_text("\n".join(WORDS) + "\n", encoding="utf-8")
+    overrides = [*self_train_overrides(tmp_path), "output_dir=runs", f"data.root={tmp_path / 'elsewhere'}",
+                 "self_training.lexicon=words.txt", "self_training.lexicon_decoding=true",
+                 "self_training.min_margin=-1000"]  # fmt: skip
     config = load_config(TINY, overrides)
     Path("runs/names_like_round1").mkdir(parents=True)  # a round stopped before its first checkpoint
     result = self_train(config)
@@ -124,6 +160,11 @@ def test_self_training_rounds_write_pseudo_labels_models_and_a_summary(tmp_path:
     summary = json.loads((home / "self_training.json").read_text())
     assert [r["pseudo_labeled"] for r in summary["rounds"]] == [r.pseudo.kept for r in result.rounds]
     assert summary["start_val_cer"] == pytest.approx(result.start_val_cer)
+    # The pseudo-labels were lexicon-decoded: lexicon words, with what greedy decoding read beside them.
+    assert all(r["lexicon_decoding"] for r in summary["rounds"])
+    for r in result.rounds:
+        table = pd.read_csv(r.pseudo.path, keep_default_na=False)
+        assert set(table["text"]) <= set(WORDS) and "greedy" in table
     # Run again: finished rounds are neither pseudo-labeled nor trained again and give the same figures.
     stamps = {path: path.stat().st_mtime_ns for path in home.glob("pseudo_round*.csv")}
     again = self_train(config)

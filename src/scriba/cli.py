@@ -18,7 +18,7 @@ from scriba.errors import ConfigError, ScribaError
 
 if TYPE_CHECKING:
     from scriba.data.ink import InkStyle
-    from scriba.recognizer import Reading
+    from scriba.recognizer import Reading, Recognizer
 
 log = logging.getLogger("scriba")
 
@@ -27,6 +27,21 @@ TTA_HELP = (
     "test-time augmentation: read each image 9 times (stretched 0.8/1/1.25x, shifted a pixel up/down) and "
     "keep the reading with the best summed CTC likelihood; about 9x slower, fewer errors"
 )
+
+
+def _add_lexicon_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lexicon",
+        metavar="FILE",
+        help="read only entries of this lexicon (CSV with a text column, or one entry per line; repeats count as "
+        "frequency): the entry near the greedy reading with the best CTC likelihood; for names and single words",
+    )
+    parser.add_argument(
+        "--lexicon-weight",
+        type=float,
+        default=0.3,
+        help="weight of an entry's log frequency against its likelihood (default 0.3; 0: likelihood only)",
+    )
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -106,7 +121,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from scriba.evaluate import evaluate_to_folder
     from scriba.recognizer import Recognizer
 
-    recognizer = Recognizer.load(args.model, tta=args.tta)
+    recognizer = _with_lexicon(Recognizer.load(args.model, tta=args.tta), args)
     report, json_path = evaluate_to_folder(
         recognizer,
         _read_data(args),
@@ -127,7 +142,7 @@ def _read(args: argparse.Namespace) -> int:
 
     if args.ink:
         return _read_ink_files(args)
-    recognizer = Recognizer.load(args.model, crop_margin=args.crop, tta=args.tta)
+    recognizer = _with_lexicon(Recognizer.load(args.model, crop_margin=args.crop, tta=args.tta), args)
     if args.data:
         if args.index is None:
             raise ScribaError("--data needs --index N (the item to show)")
@@ -153,6 +168,18 @@ def _read(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_lexicon(recognizer: Recognizer, args: argparse.Namespace) -> Recognizer:
+    """``recognizer`` decoding with the ``--lexicon`` file, if one is given."""
+    if args.lexicon:
+        from scriba.decoding import Lexicon, LexiconDecoder
+
+        lexicon = Lexicon.read(args.lexicon, recognizer.charset)
+        if lexicon.dropped:
+            log.warning("lexicon: %d entries with characters the model cannot write left out", lexicon.dropped)
+        recognizer.lexicon = LexiconDecoder(lexicon, recognizer.charset, prior_weight=args.lexicon_weight)
+    return recognizer
+
+
 def _print_readings(key: str, paths: list[str], readings: list[Reading], as_json: bool) -> None:
     """``path<TAB>text<TAB>confidence`` lines, or a JSON list of {key, text, confidence}."""
     if as_json:
@@ -173,12 +200,8 @@ def _read_ink_files(args: argparse.Namespace) -> int:
     if args.images or args.data:
         raise ScribaError("--ink reads ink files only: give images or --data in a separate call")
     inks = [read_ink_file(path) for path in args.ink]  # a bad file fails before the model loads
-    _print_readings(
-        "ink",
-        args.ink,
-        Recognizer.load(args.model, tta=args.tta).read_inks(inks, batch_size=args.batch_size),
-        args.json,
-    )
+    recognizer = _with_lexicon(Recognizer.load(args.model, tta=args.tta), args)
+    _print_readings("ink", args.ink, recognizer.read_inks(inks, batch_size=args.batch_size), args.json)
     return 0
 
 
@@ -282,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--grid", type=int, default=12, help="samples in the image grid")
     evaluate.add_argument("--tta", action="store_true", help=TTA_HELP)
+    _add_lexicon_arguments(evaluate)
     evaluate.add_argument(
         "--ink-style", help="draw ink data in this style: clean, unseen, or JSON fields (default: the model's)"
     )
@@ -302,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         "for photos and scans with wide margins",
     )
     read.add_argument("--tta", action="store_true", help=TTA_HELP)
+    _add_lexicon_arguments(read)
     read.add_argument("--index", type=int, help="with --data: the item to show with its truth")
     read.add_argument("--save", help="with --data: save the item's image with truth and prediction (PNG)")
     read.add_argument(

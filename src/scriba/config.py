@@ -170,6 +170,11 @@ class SelfTrainingConfig:
         lexicon: a text file or CSV with a ``text`` column (relative paths: under ``data.root``); when set,
             only readings found in it become pseudo-labels (a dictionary check on top of the confidence).
         tta: read the unlabeled images with test-time augmentation (9 variants: ~9x the reading time).
+        lexicon_decoding: read the unlabeled images with lexicon decoding over ``lexicon`` (the nearest
+            entry by CTC likelihood, so pseudo-labels also cover images greedy decoding misreads by a
+            letter or two) instead of keeping only greedy readings found in it.
+        min_margin: with ``lexicon_decoding``: keep a pseudo-label only when its CTC log-likelihood is at
+            most this much below the greedy reading's (0: the image supports it as well as greedy's reading).
     """
 
     unlabeled: str = ""
@@ -179,10 +184,16 @@ class SelfTrainingConfig:
     limit: int = 0
     lexicon: str = ""
     tta: bool = False
+    lexicon_decoding: bool = False
+    min_margin: float = -5.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 1:
             raise ConfigError(f"self_training.threshold must be between 0 and 1, got {self.threshold}")
+        if self.lexicon_decoding and not self.lexicon:
+            raise ConfigError("self_training.lexicon_decoding needs self_training.lexicon")
+        if self.min_margin > 0:
+            raise ConfigError(f"self_training.min_margin must be 0 or less, got {self.min_margin}")
         if self.rounds < 1:
             raise ConfigError("self_training.rounds must be 1 or more")
 

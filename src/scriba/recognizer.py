@@ -15,7 +15,7 @@ from scriba.data.dataset import Sample, collate, render_record
 from scriba.data.images import ImageLike, load_image, to_model_input
 from scriba.data.ink import render_ink
 from scriba.data.records import Ink, Record
-from scriba.decoding import Decoded, TestTimeAugmentation, greedy_decode
+from scriba.decoding import Decoded, Lexicon, LexiconDecoded, LexiconDecoder, TestTimeAugmentation, greedy_decode
 from scriba.errors import ModelFileError
 from scriba.model_file import ModelFile, load_model_file
 
@@ -62,11 +62,18 @@ class Reading:
         text: the transcription (greedy decoding).
         confidence: geometric mean of the characters' probabilities, 0..1.
         char_confidences: per character of ``text``.
+        greedy_text: with a lexicon: what greedy decoding read (None without one).
+        lexicon_margin: with a lexicon: CTC log-likelihood of ``text`` minus that of ``greedy_text``
+            (0 when they agree; the more negative, the more the lexicon overruled the image).
+        in_lexicon: with a lexicon: whether ``text`` is one of its entries.
     """
 
     text: str
     confidence: float
     char_confidences: list[float]
+    greedy_text: str | None = None
+    lexicon_margin: float | None = None
+    in_lexicon: bool | None = None
 
 
 class Recognizer:
@@ -78,6 +85,7 @@ class Recognizer:
         device: str | torch.device = "cpu",
         crop_margin: float | None = None,
         tta: TestTimeAugmentation | None = None,
+        lexicon: LexiconDecoder | None = None,
     ) -> None:
         self.model_file = model_file
         self.device = torch.device(device)
@@ -87,6 +95,7 @@ class Recognizer:
         if crop_margin is not None:
             self.preprocessing = dataclasses.replace(self.preprocessing, margin=crop_margin)
         self.tta = tta
+        self.lexicon = lexicon
 
     @classmethod
     def load(
@@ -95,6 +104,7 @@ class Recognizer:
         device: str | torch.device = "cpu",
         crop_margin: float | None = None,
         tta: bool | TestTimeAugmentation = False,
+        lexicon: str | Path | LexiconDecoder | None = None,
     ) -> Recognizer:
         """Load a shipped model by name (see ``scriba models``) or a model file by path.
 
@@ -105,12 +115,18 @@ class Recognizer:
                 (e.g. 0.1, for photos or scans with wide margins); None keeps the model's preprocessing.
             tta: read every image in several variants and keep the best-supported reading (True: the
                 default :class:`TestTimeAugmentation`, 9 variants, about 9x slower; more accurate).
+            lexicon: read only entries of this lexicon (a file: CSV with a ``text`` column or one entry per
+                line, repeats counting as frequency; or a configured :class:`LexiconDecoder`).
 
         Raises:
             ModelFileError: unknown name, missing, truncated or mismatched file.
+            DataFormatError: the lexicon file is missing, unreadable or has no entry the model can write.
         """
         augmentation = tta if isinstance(tta, TestTimeAugmentation) else TestTimeAugmentation() if tta else None
-        return cls(load_model_file(resolve_model(name_or_path), device), device, crop_margin, augmentation)
+        model_file = load_model_file(resolve_model(name_or_path), device)
+        if lexicon is not None and not isinstance(lexicon, LexiconDecoder):
+            lexicon = LexiconDecoder(Lexicon.read(lexicon, model_file.charset), model_file.charset)
+        return cls(model_file, device, crop_margin, augmentation, lexicon)
 
     @property
     def name(self) -> str:
@@ -151,15 +167,26 @@ class Recognizer:
     def read_prepared(self, prepared: Sequence[np.ndarray], batch_size: int = 32) -> list[Reading]:
         """Read preprocessed uint8 images; batches group similar widths to limit padding."""
         decoded: list[Decoded | None] = [None] * len(prepared)
-        if self.tta is None:
+        if self.tta is not None:
+            variants = [self.tta.variants(image) for image in prepared]
+            per_variant = [self._log_probs([v[k] for v in variants], batch_size) for k in range(len(self.tta))]
+            combine = self.tta.combine if self.lexicon is None else self.lexicon.decode
+            decoded = [combine([lp[i] for lp in per_variant]) for i in range(len(prepared))]
+        elif self.lexicon is not None:
+            decoded = [self.lexicon.decode([lp]) for lp in self._log_probs(prepared, batch_size)]
+        else:
             for chunk, log_probs, output_lengths in self._batches(prepared, batch_size):
                 for i, d in zip(chunk, greedy_decode(log_probs, output_lengths), strict=True):
                     decoded[i] = d
-        else:
-            variants = [self.tta.variants(image) for image in prepared]
-            per_variant = [self._log_probs([v[k] for v in variants], batch_size) for k in range(len(self.tta))]
-            decoded = [self.tta.combine([lp[i] for lp in per_variant]) for i in range(len(prepared))]
-        return [Reading(self.charset.decode(d.ids), d.confidence, d.char_confidences) for d in decoded if d is not None]
+        return [self._reading(d) for d in decoded if d is not None]
+
+    def _reading(self, decoded: Decoded) -> Reading:
+        reading = Reading(self.charset.decode(decoded.ids), decoded.confidence, decoded.char_confidences)
+        if isinstance(decoded, LexiconDecoded):
+            reading.greedy_text = self.charset.decode(decoded.greedy_ids)
+            reading.lexicon_margin = decoded.margin
+            reading.in_lexicon = decoded.in_lexicon
+        return reading
 
     def _batches(
         self, prepared: Sequence[np.ndarray], batch_size: int

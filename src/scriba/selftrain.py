@@ -46,6 +46,8 @@ class PseudoLabels:
     threshold: float
     not_in_lexicon: int = 0
     tta: bool = False
+    lexicon_decoding: bool = False
+    min_margin: float | None = None
 
 
 @dataclass
@@ -97,12 +99,16 @@ def pseudo_label(
     out: Path,
     batch_size: int = 64,
     lexicon: set[str] | None = None,
+    min_margin: float = -5.0,
 ) -> PseudoLabels:
     """Read ``images`` and write those read with confidence >= ``threshold`` to the table ``out``.
 
     Unreadable images are skipped and counted; an empty reading is never kept; with a ``lexicon``, a
-    reading must also be one of its entries.
+    reading must also be one of its entries. When ``recognizer`` decodes with a lexicon, a reading must
+    be an entry of it whose ``lexicon_margin`` is at least ``min_margin``; the table then also records
+    what greedy decoding read (column ``greedy``).
     """
+    decoding = recognizer.lexicon is not None
     rows: list[dict[str, object]] = []
     unreadable = not_in_lexicon = 0
     for start in range(0, len(images), 512):
@@ -117,16 +123,30 @@ def pseudo_label(
         for path, reading in zip(chunk, recognizer.read_prepared(prepared, batch_size), strict=True):
             if not reading.text.strip() or reading.confidence < threshold:
                 continue
+            if decoding and (not reading.in_lexicon or (reading.lexicon_margin or 0.0) < min_margin):
+                not_in_lexicon += 1
+                continue
             if lexicon is not None and reading.text not in lexicon:
                 not_in_lexicon += 1
                 continue
-            rows.append({"path": str(path.resolve()), "text": reading.text, "confidence": reading.confidence})
-    table = pd.DataFrame(rows, columns=["path", "text", "confidence"])
+            row = {"path": str(path.resolve()), "text": reading.text, "confidence": reading.confidence}
+            if decoding:
+                row["greedy"] = reading.greedy_text
+            rows.append(row)
+    table = pd.DataFrame(rows, columns=["path", "text", "confidence", *(["greedy"] if decoding else [])])
     table["confidence"] = table["confidence"].round(4)
     table["pseudo"] = 1
     atomic_write_bytes(out, table.to_csv(index=False).encode("utf-8"))
     result = PseudoLabels(
-        out, len(images) - unreadable, len(table), unreadable, threshold, not_in_lexicon, recognizer.tta is not None
+        out,
+        len(images) - unreadable,
+        len(table),
+        unreadable,
+        threshold,
+        not_in_lexicon,
+        recognizer.tta is not None,
+        decoding,
+        min_margin if decoding else None,
     )
     counts = {k: v for k, v in dataclasses.asdict(result).items() if k != "path"}
     atomic_write_bytes(out.with_suffix(".json"), json.dumps(counts).encode("utf-8"))
@@ -182,7 +202,8 @@ def self_train(config: Config) -> SelfTrainResult:
     home = config.run_dir
     home.mkdir(parents=True, exist_ok=True)
     images = unlabeled_images(config)
-    lexicon = set(read_corpus(config.data.locate(settings.lexicon)).texts) if settings.lexicon else None
+    lexicon_file = config.data.locate(settings.lexicon) if settings.lexicon else None
+    lexicon = set(read_corpus(lexicon_file).texts) if lexicon_file else None
     current = Path(config.training.init_from)
     start_cer = best_cer = validation_cer(config, current)
     log.info("self-training from %s: val CER %.4f, %d unlabeled images", current, start_cer, len(images))
@@ -192,8 +213,9 @@ def self_train(config: Config) -> SelfTrainResult:
         recipe = round_config(config, k, current, table)
         done = Path(recipe.model_out)
         earlier = _earlier_pseudo_labels(table) if done.is_file() else None
+        reader = Recognizer.load(current, tta=settings.tta, lexicon=lexicon_file if settings.lexicon_decoding else None)
         pseudo = earlier or pseudo_label(
-            Recognizer.load(current, tta=settings.tta), images, settings.threshold, table, lexicon=lexicon
+            reader, images, settings.threshold, table, lexicon=lexicon, min_margin=settings.min_margin
         )
         log.info(
             "round %d: %d of %d images pseudo-labeled (confidence >= %.2f)",
@@ -240,6 +262,8 @@ def self_train(config: Config) -> SelfTrainResult:
                 "threshold": r.pseudo.threshold,
                 "not_in_lexicon": r.pseudo.not_in_lexicon,
                 "tta": r.pseudo.tta,
+                "lexicon_decoding": r.pseudo.lexicon_decoding,
+                "min_margin": r.pseudo.min_margin,
             }
             for r in rounds
         ],

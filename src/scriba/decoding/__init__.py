@@ -1,6 +1,7 @@
 """Decoders: pure functions from log-probs (T, N, C) to ids."""
 
 from scriba.decoding.greedy import Decoded, greedy_decode
+from scriba.decoding.lexicon import Lexicon, LexiconDecoded, LexiconDecoder
 from scriba.decoding.tta import TestTimeAugmentation
 
-__all__ = ["Decoded", "TestTimeAugmentation", "greedy_decode"]
+__all__ = ["Decoded", "Lexicon", "LexiconDecoded", "LexiconDecoder", "TestTimeAugmentation", "greedy_decode"]

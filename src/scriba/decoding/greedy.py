@@ -54,3 +54,8 @@ def greedy_decode(log_probs: torch.Tensor, output_lengths: torch.Tensor) -> list
         confidence = float(torch.tensor(peaks).log().mean().exp()) if peaks else float(sum(probs) / max(len(probs), 1))
         results.append(Decoded(ids, confidence, peaks))
     return results
+
+
+def greedy_decode_one(log_probs: torch.Tensor) -> Decoded:
+    """:func:`greedy_decode` of one sequence's (T, C) log-probabilities."""
+    return greedy_decode(log_probs[:, None], torch.tensor([log_probs.shape[0]]))[0]

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from scriba.decoding.greedy import Decoded, greedy_decode
+from scriba.decoding.ctc import summed_scores
+from scriba.decoding.greedy import Decoded, greedy_decode_one
 
 PAPER = 255
 
@@ -71,18 +71,18 @@ class TestTimeAugmentation:
             raise ValueError(f"expected {len(self)} variants' log-probabilities, got {len(log_probs)}")
         proposals: dict[tuple[int, ...], Decoded] = {}
         for lp in log_probs:
-            decoded = _greedy(lp)
+            decoded = greedy_decode_one(lp)
             proposals.setdefault(tuple(decoded.ids), decoded)
         per_width = len(self.shifts)
         if per_width > 1:
             for start in range(0, len(log_probs), per_width):
                 mean = torch.stack([lp.exp() for lp in log_probs[start : start + per_width]]).mean(0)
-                decoded = _greedy(mean.clamp_min(1e-12).log())
+                decoded = greedy_decode_one(mean.clamp_min(1e-12).log())
                 proposals.setdefault(tuple(decoded.ids), decoded)
         if len(proposals) == 1:
             return next(iter(proposals.values()))
         texts = list(proposals)
-        scores = _ctc_log_likelihoods(log_probs, texts)
+        scores = summed_scores(log_probs, texts)
         return proposals[texts[int(scores.argmax())]]
 
 
@@ -95,38 +95,3 @@ def _shift_rows(image: np.ndarray, rows: int) -> np.ndarray:
     else:
         out[:rows] = image[-rows:]
     return out
-
-
-def _greedy(log_probs: torch.Tensor) -> Decoded:
-    return greedy_decode(log_probs[:, None], torch.tensor([log_probs.shape[0]]))[0]
-
-
-def _ctc_log_likelihoods(log_probs: list[torch.Tensor], texts: list[tuple[int, ...]]) -> torch.Tensor:
-    """(len(texts),) sums over variants of log p(text | variant).
-
-    A text too long for a variant's frames (likelihood 0) gets that variant's worst finite score, so one
-    short variant does not veto an otherwise good reading.
-    """
-    k, m = len(log_probs), len(texts)
-    frames = max(lp.shape[0] for lp in log_probs)
-    padded = torch.zeros(frames, k, log_probs[0].shape[1])
-    for i, lp in enumerate(log_probs):
-        padded[: lp.shape[0], i] = lp.float()
-    inputs = padded.repeat_interleave(m, dim=1)  # (T, k*m): variant-major, text-minor
-    input_lengths = torch.tensor([lp.shape[0] for lp in log_probs]).repeat_interleave(m)
-    longest = max(1, max(len(t) for t in texts))
-    targets = torch.ones(m, longest, dtype=torch.long)
-    for j, text in enumerate(texts):
-        targets[j, : len(text)] = torch.tensor(text, dtype=torch.long)
-    target_lengths = torch.tensor([len(t) for t in texts])
-    loss = F.ctc_loss(
-        inputs, targets.repeat(k, 1), input_lengths, target_lengths.repeat(k), reduction="none", zero_infinity=False
-    ).view(k, m)
-    scores = -loss
-    for i in range(k):
-        finite = torch.isfinite(scores[i])
-        if not finite.any():
-            scores[i] = 0.0  # no proposal fits this variant: it cannot tell them apart
-        else:
-            scores[i, ~finite] = scores[i, finite].min()
-    return scores.sum(0)

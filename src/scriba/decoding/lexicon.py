@@ -1,0 +1,170 @@
+"""Lexicon decoding: read the lexicon entry the model finds most likely.
+
+The candidates are the lexicon entries closest to the greedy reading by edit distance (rapidfuzz, C++:
+about a millisecond over 35,000 names); each is scored by its exact CTC likelihood over all alignments
+plus ``prior_weight`` times its log relative frequency, and the best one wins. A lexicon-constrained beam
+search over a prefix trie would find the same reading whenever the truth is within the edit-distance
+window of the greedy reading, which is what a whole-word lexicon is for (names, single words); this is
+a fraction of the code and the scores are exact rather than beam-pruned.
+
+With ``oov_penalty`` set, the greedy reading stays when the best entry is more than the penalty less
+likely (natural log) than it (open vocabulary); by default (None) a reading with any candidate becomes one.
+Measured on the 84-name Kaggle ``val`` part with the ``names`` model and ``names/lexicon.csv``: exact
+match 60.7% (greedy) -> 84.5% (this, prior weight 0.3).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from rapidfuzz import distance, process
+
+from scriba.charset import Charset
+from scriba.data.corpus import Corpus, read_corpus
+from scriba.decoding.ctc import ctc_char_confidences, summed_scores
+from scriba.decoding.greedy import Decoded, greedy_decode_one
+from scriba.errors import DataFormatError
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Distinct texts a model can write, with log relative frequencies.
+
+    Attributes:
+        texts: the entries.
+        log_priors: (len(texts),) natural-log probabilities (from repeats in the source; 0 = all of it).
+        dropped: entries of the source left out because the charset lacks one of their characters.
+    """
+
+    texts: tuple[str, ...]
+    log_priors: np.ndarray
+    dropped: int = 0
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {t: i for i, t in enumerate(self.texts)})
+
+    @classmethod
+    def from_corpus(cls, corpus: Corpus, charset: Charset) -> Lexicon:
+        """The corpus entries ``charset`` can write, with the corpus' probabilities as priors.
+
+        Raises:
+            DataFormatError: no entry can be written with ``charset``.
+        """
+        keep = [i for i, text in enumerate(corpus.texts) if not charset.unknown(text)]
+        if not keep:
+            raise DataFormatError("no lexicon entry can be written with the model's characters")
+        weights = corpus.weights[keep]
+        log_priors = np.log(weights / weights.sum())
+        return cls(tuple(corpus.texts[i] for i in keep), log_priors, len(corpus.texts) - len(keep))
+
+    @classmethod
+    def read(cls, path: str | Path, charset: Charset) -> Lexicon:
+        """A lexicon file: a CSV/TSV with a ``text`` column or one entry per line (repeats = frequency).
+
+        Raises:
+            DataFormatError: missing or unreadable file, no usable entry.
+        """
+        try:
+            corpus = read_corpus(path)
+        except DataFormatError as err:
+            raise DataFormatError(f"lexicon: {err}") from err
+        return cls.from_corpus(corpus, charset)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __contains__(self, text: object) -> bool:
+        return text in self._index
+
+    def log_prior(self, text: str) -> float:
+        return float(self.log_priors[self._index[text]])
+
+
+@dataclass
+class LexiconDecoded(Decoded):
+    """A lexicon reading, with what greedy decoding read and how the two compare.
+
+    Attributes:
+        greedy_ids: the greedy reading (of the first variant).
+        margin: CTC log-likelihood of the reading minus that of the greedy reading (0 when they agree;
+            very negative when the lexicon forced a reading the image does not support).
+        in_lexicon: whether the reading is a lexicon entry (False: no candidate, or the greedy reading
+            kept under ``oov_penalty``).
+    """
+
+    greedy_ids: list[int] = field(default_factory=list)
+    margin: float = 0.0
+    in_lexicon: bool = False
+
+
+@dataclass
+class LexiconDecoder:
+    """Chooses each reading among the lexicon entries near the greedy reading (see the module doc).
+
+    Args:
+        lexicon: the entries.
+        charset: the model's characters (to turn entries into ids and greedy ids into text).
+        prior_weight: weight of an entry's log relative frequency in its score (0: likelihood only).
+        candidates: at most this many nearest entries are scored.
+        max_edit_fraction: entries more than this fraction of the greedy reading's length (at least 2)
+            edits away are not candidates.
+        oov_penalty: None: always read a lexicon entry when there is a candidate; a number: keep the
+            greedy reading when its log-likelihood exceeds the best entry's by more than this.
+    """
+
+    lexicon: Lexicon
+    charset: Charset
+    prior_weight: float = 0.3
+    candidates: int = 100
+    max_edit_fraction: float = 0.5
+    oov_penalty: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.candidates < 1:
+            raise ValueError("candidates must be 1 or more")
+        if self.prior_weight < 0 or self.max_edit_fraction < 0:
+            raise ValueError("prior_weight and max_edit_fraction must not be negative")
+
+    def decode(self, log_probs: Sequence[torch.Tensor]) -> LexiconDecoded:
+        """One image's reading from its (T, C) log-probabilities, or several variants' (the first is the
+        image itself; see :class:`TestTimeAugmentation`): candidates come from every variant's greedy
+        reading and are scored by their likelihood summed over the variants.
+        """
+        greedy = [greedy_decode_one(lp) for lp in log_probs]
+        base = greedy[0]
+        names: dict[str, None] = {}
+        for decoded in greedy:
+            text = self.charset.decode(decoded.ids)
+            cutoff = max(2, math.ceil(self.max_edit_fraction * len(text)))
+            for entry, _, _ in process.extract(
+                text, self.lexicon.texts, scorer=distance.Levenshtein.distance, limit=self.candidates,
+                score_cutoff=cutoff,
+            ):  # fmt: skip
+                names[entry] = None
+        if not names:
+            return LexiconDecoded(base.ids, base.confidence, base.char_confidences, base.ids, 0.0, False)
+        entries = list(names)
+        ids = [tuple(self.charset.encode(entry)) for entry in entries]
+        texts = [*ids, tuple(base.ids)]
+        likelihoods = summed_scores(log_probs, texts)
+        greedy_score = float(likelihoods[-1])
+        priors = torch.tensor([self.lexicon.log_prior(entry) for entry in entries], dtype=torch.float32)
+        scores = likelihoods[:-1] + self.prior_weight * priors
+        best = int(scores.argmax())
+        margin = float(likelihoods[best]) - greedy_score
+        keep_greedy = self.oov_penalty is not None and margin < -self.oov_penalty
+        peaks = ctc_char_confidences(log_probs[0], ids[best])
+        if keep_greedy or peaks is None or not math.isfinite(margin):
+            in_lexicon = self.charset.decode(base.ids) in self.lexicon
+            return LexiconDecoded(base.ids, base.confidence, base.char_confidences, base.ids, 0.0, in_lexicon)
+        confidence = float(np.exp(np.mean(np.log(np.maximum(peaks, 1e-12))))) if peaks else base.confidence
+        return LexiconDecoded(list(ids[best]), confidence, peaks, base.ids, margin, True)
+
+
+__all__ = ["Lexicon", "LexiconDecoded", "LexiconDecoder"]
