@@ -1,13 +1,14 @@
 """Inference speed of the shipped models on this CPU: images/second at batch 1 and batch 32.
 
-    python benchmarks/bench_inference.py [--models english names] [--threads 0] [--repeat 3] [--tta]
+    python benchmarks/bench_inference.py [--models english names] [--threads 0] [--repeat 3] [--tta] [--lexicon F]
 
 Times ``Recognizer.read`` end to end on image files (decode, preprocess, network, greedy decoding), the
 way ``scriba read`` and the API read them, and separately the network + decoding on images already
 preprocessed. The images are real where ../shared/data is present (IAM-OnDB testset_t words and lines
 rendered to PNG for `english`, the labeled Kaggle names for `names`), else the images in examples/.
 Each figure is the best of ``--repeat`` passes (the least disturbed by other work on the machine).
-``--tta`` times reading with test-time augmentation (9 variants per image) instead.
+``--tta`` times reading with test-time augmentation (9 variants per image) instead; ``--lexicon FILE``
+times lexicon decoding over that file (e.g. ../shared/data/names/lexicon.csv with ``--models names``).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tta", action="store_true", help="read with test-time augmentation")
+    parser.add_argument("--lexicon", help="read with lexicon decoding over this file")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -73,7 +75,7 @@ def main() -> None:
     print(f"{'model':<10} {'params':>7} {'batch':>5} {'images/s':>9} {'net only':>9}  images")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
-            recognizer = Recognizer.load(name, tta=args.tta)
+            recognizer = Recognizer.load(name, tta=args.tta, lexicon=args.lexicon)
             params = sum(p.numel() for p in recognizer.model.parameters()) / 1e6
             for what, paths in image_sets(name, Path(tmp), args.count):
                 prepared = [recognizer.prepare(p) for p in paths]
@@ -81,7 +83,7 @@ def main() -> None:
                 for batch in (1, 32):
                     end_to_end = best_rate(partial(recognizer.read, paths, batch), len(paths), args.repeat)
                     network = best_rate(partial(recognizer.read_prepared, prepared, batch), len(paths), args.repeat)
-                    label = f"{name}+tta" if args.tta else name
+                    label = name + ("+tta" if args.tta else "") + ("+lex" if args.lexicon else "")
                     print(f"{label:<10} {params:>6.2f}M {batch:>5} {end_to_end:>9.1f} {network:>9.1f}  {what}")
 
 

@@ -13,7 +13,7 @@ from scriba.data.sources import SourceConfig, read_source, subset_of
 from scriba.errors import ConfigError, DataFormatError
 from scriba.model_file import load_model_file, read_metadata
 from scriba.recognizer import Recognizer
-from scriba.selftrain import pseudo_label, self_train
+from scriba.selftrain import pseudo_label, round_config, self_train
 from tests.cli_helpers import assert_one_line_error, run
 from tests.conftest import REPO
 from tests.synthetic import WORDS, tiny_overrides, write_word_table
@@ -171,6 +171,17 @@ def test_self_training_rounds_write_pseudo_labels_models_and_a_summary(tmp_path:
     assert [r.val_cer for r in again.rounds] == pytest.approx([r.val_cer for r in result.rounds])
     assert [r.pseudo.kept for r in again.rounds] == [r.pseudo.kept for r in result.rounds]
     assert stamps and all(path.stat().st_mtime_ns == stamp for path, stamp in stamps.items())
+
+
+def test_rounds_fine_tune_the_teacher_or_train_a_fresh_student(tmp_path: Path) -> None:
+    overrides = self_train_overrides(tmp_path)
+    teacher, table = tmp_path / "round1.safetensors", tmp_path / "pseudo.csv"
+    fine_tune = round_config(load_config(TINY, overrides), 2, teacher, table)
+    assert fine_tune.training.init_from == str(teacher) and fine_tune.name == "names_like_round2"
+    assert fine_tune.data.train[-1].path == str(table.resolve())
+    fresh = round_config(load_config(TINY, [*overrides, "self_training.student_init=pretrained.safetensors"]), 2,
+                         teacher, table)  # fmt: skip
+    assert fresh.training.init_from == "pretrained.safetensors" and fresh.data.train == fine_tune.data.train
 
 
 def test_self_training_needs_a_start_model_and_unlabeled_images(tmp_path: Path, capsys) -> None:

@@ -175,6 +175,10 @@ class SelfTrainingConfig:
             letter or two) instead of keeping only greedy readings found in it.
         min_margin: with ``lexicon_decoding``: keep a pseudo-label only when its CTC log-likelihood is at
             most this much below the greedy reading's (0: the image supports it as well as greedy's reading).
+        student_init: a model file each round's student starts from (e.g. the pretrained model the first
+            teacher was fine-tuned from), trained afresh on the labeled data plus the pseudo-labels; empty:
+            each round fine-tunes the previous round's model. The teacher that pseudo-labels is always the
+            best model so far.
     """
 
     unlabeled: str = ""
@@ -186,6 +190,7 @@ class SelfTrainingConfig:
     tta: bool = False
     lexicon_decoding: bool = False
     min_margin: float = -5.0
+    student_init: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 1:

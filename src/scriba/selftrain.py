@@ -3,7 +3,8 @@
 Each round reads every unlabeled image with the current model, keeps the readings whose confidence is at
 least ``self_training.threshold`` as pseudo-labels (a ``path,text,confidence,pseudo`` table in the run
 folder, so every training record stays traceable to a model's guess), and fine-tunes the current model on
-the configured training data plus those pseudo-labels. A round is kept when it lowers the validation CER
+the configured training data plus those pseudo-labels (or, with ``self_training.student_init``, trains a
+fresh student from that model: the noisy-student variant). A round is kept when it lowers the validation CER
 by at least ``min_gain``; the first round that does not ends the loop. Rounds are ordinary training runs
 (``<name>_round<k>``), so an interrupted round resumes from its last checkpoint and a finished one is
 not trained again.
@@ -170,12 +171,13 @@ def validation_cer(config: Config, model: Path) -> float:
 
 
 def round_config(config: Config, k: int, start: Path, pseudo: Path) -> Config:
-    """The training recipe of round ``k``: the config's data plus the pseudo-labels, from model ``start``."""
+    """The training recipe of round ``k``: the config's data plus the pseudo-labels, from model ``start``
+    (or from ``self_training.student_init`` when that is set)."""
     name = f"{config.name}_round{k}"
     # Absolute: relative source paths are read under data.root, and the table is in the run folder.
     table = SourceConfig(str(pseudo.resolve()), kind="table")
     data = dataclasses.replace(config.data, train=[*config.data.train, table])
-    training = dataclasses.replace(config.training, init_from=str(start))
+    training = dataclasses.replace(config.training, init_from=config.self_training.student_init or str(start))
     return dataclasses.replace(
         config,
         name=name,
@@ -246,6 +248,7 @@ def self_train(config: Config) -> SelfTrainResult:
         atomic_copy(current, out)
     summary = {
         "start_model": config.training.init_from,
+        "student_init": settings.student_init or None,
         "start_val_cer": start_cer,
         "best_val_cer": best_cer,
         "model": str(out),
