@@ -59,8 +59,9 @@ class Reading:
     """What the model read in one image.
 
     Attributes:
-        text: the transcription (greedy decoding).
-        confidence: geometric mean of the characters' probabilities, 0..1.
+        text: the transcription (greedy decoding, or the recognizer's TTA / lexicon decoding).
+        confidence: geometric mean of the characters' probabilities, 0..1 (for a lexicon reading, on its
+            best CTC alignment).
         char_confidences: per character of ``text``.
         greedy_text: with a lexicon: what greedy decoding read (None without one).
         lexicon_margin: with a lexicon: CTC log-likelihood of ``text`` minus that of ``greedy_text``

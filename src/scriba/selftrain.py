@@ -215,9 +215,13 @@ def self_train(config: Config) -> SelfTrainResult:
         recipe = round_config(config, k, current, table)
         done = Path(recipe.model_out)
         earlier = _earlier_pseudo_labels(table) if done.is_file() else None
-        reader = Recognizer.load(current, tta=settings.tta, lexicon=lexicon_file if settings.lexicon_decoding else None)
         pseudo = earlier or pseudo_label(
-            reader, images, settings.threshold, table, lexicon=lexicon, min_margin=settings.min_margin
+            Recognizer.load(current, tta=settings.tta, lexicon=lexicon_file if settings.lexicon_decoding else None),
+            images,
+            settings.threshold,
+            table,
+            lexicon=lexicon,
+            min_margin=settings.min_margin,
         )
         log.info(
             "round %d: %d of %d images pseudo-labeled (confidence >= %.2f)",
