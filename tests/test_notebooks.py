@@ -90,6 +90,8 @@ def test_start_model_notebook(
         assert line.group(1) == repr(reading.text)
     # path, PIL image and arrays: six readings, one per input kind.
     assert len(re.findall(r"^(path|PIL image|gray array|RGB array|float array|inverted)\s+->", text, re.M)) == 6
+    # The decoding options' table: greedy, TTA and lexicon readings side by side.
+    assert re.search(r"truth\s+greedy\s+tta\s+lexicon\s+lexicon margin", text), text[-2000:]
     ondb = REPO.parent / "shared" / "data" / "iam_ondb" / "strokes.npz"
     assert ("strokes" in text and "points; truth" in text) if ondb.is_file() else "skipping the ink example" in text
     assert figures(notebook) >= 2
