@@ -171,12 +171,9 @@ def _read(args: argparse.Namespace) -> int:
 def _with_lexicon(recognizer: Recognizer, args: argparse.Namespace) -> Recognizer:
     """``recognizer`` decoding with the ``--lexicon`` file, if one is given."""
     if args.lexicon:
-        from scriba.decoding import Lexicon, LexiconDecoder
+        from scriba.decoding import LexiconDecoder
 
-        lexicon = Lexicon.read(args.lexicon, recognizer.charset)
-        if lexicon.dropped:
-            log.warning("lexicon: %d entries with characters the model cannot write left out", lexicon.dropped)
-        recognizer.lexicon = LexiconDecoder(lexicon, recognizer.charset, prior_weight=args.lexicon_weight)
+        recognizer.lexicon = LexiconDecoder.read(args.lexicon, recognizer.charset, prior_weight=args.lexicon_weight)
     return recognizer
 
 

@@ -15,7 +15,7 @@ from scriba.data.dataset import Sample, collate, render_record
 from scriba.data.images import ImageLike, load_image, to_model_input
 from scriba.data.ink import render_ink
 from scriba.data.records import Ink, Record
-from scriba.decoding import Decoded, Lexicon, LexiconDecoded, LexiconDecoder, TestTimeAugmentation, greedy_decode
+from scriba.decoding import Decoded, LexiconDecoded, LexiconDecoder, TestTimeAugmentation, greedy_decode
 from scriba.errors import ModelFileError
 from scriba.model_file import ModelFile, load_model_file
 
@@ -126,7 +126,7 @@ class Recognizer:
         augmentation = tta if isinstance(tta, TestTimeAugmentation) else TestTimeAugmentation() if tta else None
         model_file = load_model_file(resolve_model(name_or_path), device)
         if lexicon is not None and not isinstance(lexicon, LexiconDecoder):
-            lexicon = LexiconDecoder(Lexicon.read(lexicon, model_file.charset), model_file.charset)
+            lexicon = LexiconDecoder.read(lexicon, model_file.charset)
         return cls(model_file, device, crop_margin, augmentation, lexicon)
 
     @property

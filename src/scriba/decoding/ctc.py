@@ -59,8 +59,8 @@ def summed_scores(log_probs: Sequence[torch.Tensor], texts: Sequence[Sequence[in
 def ctc_char_confidences(log_probs: torch.Tensor, ids: Sequence[int]) -> list[float] | None:
     """Each character's peak probability on the best (Viterbi) CTC alignment of ``ids`` to (T, C) frames.
 
-    What greedy decoding reports for its own reading, for any given text (a lexicon entry, a TTA winner);
-    None when the text cannot fit the frames. A few lines of numpy: the trellis is (T, 2L+1) and T is a
+    What greedy decoding reports for its own reading, for any given text (e.g. a lexicon entry); None
+    when the text cannot fit the frames. A few lines of numpy: the trellis is (T, 2L+1) and T is a
     few hundred at most, so a library (torchaudio, absent here) would not be faster.
     """
     lp = log_probs.detach().float().cpu().numpy()

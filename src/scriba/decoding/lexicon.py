@@ -15,6 +15,7 @@ match 60.7% (greedy) -> 84.5% (this, prior weight 0.3).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from scriba.data.corpus import Corpus, read_corpus
 from scriba.decoding.ctc import ctc_char_confidences, summed_scores
 from scriba.decoding.greedy import Decoded, greedy_decode_one
 from scriba.errors import DataFormatError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,19 @@ class LexiconDecoder:
             raise ValueError("candidates must be 1 or more")
         if self.prior_weight < 0 or self.max_edit_fraction < 0:
             raise ValueError("prior_weight and max_edit_fraction must not be negative")
+
+    @classmethod
+    def read(cls, path: str | Path, charset: Charset, prior_weight: float = 0.3) -> LexiconDecoder:
+        """A decoder over the lexicon file ``path`` (see :meth:`Lexicon.read`) for a model writing ``charset``;
+        entries it cannot write are left out with a warning.
+
+        Raises:
+            DataFormatError: missing or unreadable file, no usable entry.
+        """
+        lexicon = Lexicon.read(path, charset)
+        if lexicon.dropped:
+            log.warning("lexicon: %d entries with characters the model cannot write left out", lexicon.dropped)
+        return cls(lexicon, charset, prior_weight=prior_weight)
 
     def decode(self, log_probs: Sequence[torch.Tensor]) -> LexiconDecoded:
         """One image's reading from its (T, C) log-probabilities, or several variants' (the first is the
