@@ -118,6 +118,8 @@ def test_style_dict_round_trip_and_config() -> None:
         {"paper_level": 256},
         {"jpeg_quality": 101},
         {"ruled_lines": -1},
+        {"local_aspect": -0.1},
+        {"local_slant": -1},
     ],
 )
 def test_invalid_styles_are_rejected(bad: dict[str, float]) -> None:
@@ -192,6 +194,54 @@ def test_jitter_is_seeded_noise() -> None:
     assert not np.array_equal(a, render_ink(_line(), style, np.random.default_rng(2)))
     np.testing.assert_array_equal(render_ink(_line(), style), render_ink(_line(), style))  # rng=None is fixed
     assert np.nanstd(_ink_rows_center(a)[20:]) > np.nanstd(_ink_rows_center(render_ink(_line()))[20:])
+
+
+def _bars(n: int = 16, gap: float = 60.0) -> list[np.ndarray]:
+    """``n`` vertical strokes 100 units tall, ``gap`` apart: one "letter" each."""
+    return [np.array([[i * gap, 0.0], [i * gap, 100.0]]) for i in range(n)]
+
+
+def _bar_geometry(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bar, left to right: centre x, height, and top x minus bottom x (the lean)."""
+    _, labels, stats, centroids = cv2.connectedComponentsWithStats((image < 128).astype(np.uint8))
+    order = np.argsort(centroids[1:, 0]) + 1
+    leans = []
+    for label in order:
+        ys, xs = np.nonzero(labels == label)
+        leans.append(xs[ys <= np.percentile(ys, 10)].mean() - xs[ys >= np.percentile(ys, 90)].mean())
+    return centroids[order, 0], stats[order, cv2.CC_STAT_HEIGHT].astype(float), np.array(leans)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "changed", "kept"),
+    [
+        ("local_aspect", 0.3, "gaps", ("heights", "leans")),
+        ("local_slant", 12.0, "leans", ("heights",)),
+        ("local_size", 0.15, "heights", ("gaps", "leans")),
+    ],
+)
+def test_local_drift_varies_one_thing_along_the_writing(
+    field: str, value: float, changed: str, kept: tuple[str, ...]
+) -> None:
+    def measures(style: InkStyle) -> dict[str, np.ndarray]:
+        centres, heights, leans = _bar_geometry(render_ink(_bars(), style, np.random.default_rng(3)))
+        assert len(centres) == 16  # every bar still there, none merged, so the order is kept
+        return {"gaps": np.diff(centres), "heights": heights, "leans": leans}
+
+    clean = measures(InkStyle())
+    assert all(np.ptp(v) <= 1 for v in clean.values())
+    drifted = measures(InkStyle(**{field: value}))
+    assert (drifted["gaps"] > 0).all()
+    assert np.ptp(drifted[changed]) > 8, drifted[changed]  # pixels: bars ~50 px tall, 30 px apart
+    for name in kept:
+        assert np.ptp(drifted[name]) <= 1, (name, drifted[name])
+
+
+def test_local_drift_is_seeded() -> None:
+    style = InkStyle(local_aspect=0.2, local_slant=8.0, local_size=0.1)
+    a = render_ink(_bars(), style, np.random.default_rng(1))
+    np.testing.assert_array_equal(a, render_ink(_bars(), style, np.random.default_rng(1)))
+    assert not np.array_equal(a, render_ink(_bars(), style, np.random.default_rng(2)))
 
 
 def test_ink_and_paper_levels() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,12 @@ class InkStyle:
         wobble: amplitude of a smooth vertical baseline wave, in band heights.
         wobble_period: wavelength of that wave, in band heights.
         jitter: standard deviation of per-point position noise, in output pixels.
+        local_aspect: how much the horizontal stretch drifts along the writing (letters wider in one place,
+            narrower in another, as writers space and shape letters unevenly): the standard deviation of the
+            log stretch, a smooth curve with a new value about every band height. 0 is off.
+        local_slant: how much the slant drifts along the writing, degrees (standard deviation). 0 is off.
+        local_size: how much the letter size drifts along the writing about the baseline: the standard
+            deviation of the log vertical scale. 0 is off.
         ink_level: gray level of the ink (0 black; about 100 is pencil).
         paper_level: gray level of the paper (255 white).
         paper_gradient: darkening across the page in a random direction (uneven light), gray levels.
@@ -63,6 +70,9 @@ class InkStyle:
     wobble: float = 0.0
     wobble_period: float = 6.0
     jitter: float = 0.0
+    local_aspect: float = 0.0
+    local_slant: float = 0.0
+    local_size: float = 0.0
     ink_level: int = 0
     paper_level: int = 255
     paper_gradient: float = 0.0
@@ -75,7 +85,8 @@ class InkStyle:
 
     def __post_init__(self) -> None:
         positive = ("band_height", "stroke_width", "scale", "aspect", "wobble_period", "supersample")
-        zero_ok = ("padding", "wobble", "jitter", "blur", "noise", "ruled_lines", "paper_gradient", "paper_texture")
+        zero_ok: tuple[str, ...] = ("padding", "wobble", "jitter", "local_aspect", "local_slant", "local_size")
+        zero_ok += ("blur", "noise", "ruled_lines", "paper_gradient", "paper_texture")
         bad = [f"{name} must be > 0" for name in positive if not getattr(self, name) > 0]
         bad += [f"{name} must be >= 0" for name in zero_ok if not getattr(self, name) >= 0]
         ranges = {
@@ -100,6 +111,9 @@ STYLE_VARIATION: dict[str, tuple[float, float, str]] = {
     "aspect": (0.8, 1.25, "mul"),
     "wobble": (0.0, 0.12, "add"),
     "jitter": (0.0, 0.5, "add"),
+    "local_aspect": (0.0, 0.3, "add"),
+    "local_slant": (0.0, 12.0, "add"),
+    "local_size": (0.0, 0.15, "add"),
     "ink_level": (0.0, 110.0, "add"),
     "paper_level": (-40.0, 0.0, "add"),
     "paper_gradient": (0.0, 40.0, "add"),
@@ -217,7 +231,8 @@ def render_ink(strokes: Ink, style: InkStyle | None = None, rng: np.random.Gener
     pad = style.padding * k
     placed = [(s - origin) * scale for s in strokes]
     baseline = float(high - origin[1]) * scale
-    if style.slant or style.aspect != 1 or style.wobble or style.jitter:
+    local = style.local_aspect or style.local_slant or style.local_size
+    if style.slant or style.aspect != 1 or style.wobble or style.jitter or local:
         placed = _distort(placed, style, band, baseline, rng)
         corner = np.concatenate(placed).min(axis=0)
         placed = [p - corner for p in placed]
@@ -247,22 +262,52 @@ def render_ink(strokes: Ink, style: InkStyle | None = None, rng: np.random.Gener
 def _distort(
     strokes: list[np.ndarray], style: InkStyle, band: float, baseline: float, rng: np.random.Generator
 ) -> list[np.ndarray]:
-    """Writer geometry on supersampled points: aspect, slant about the baseline, baseline wobble, jitter."""
-    shear = math.tan(math.radians(style.slant))
+    """Writer geometry on supersampled points: aspect, slant about the baseline, baseline wobble, jitter,
+    and the local drift of stretch, slant and size along the writing."""
     phases = rng.uniform(0, 2 * math.pi, 2)
     wavelength = style.wobble_period * band
+    if style.local_aspect or style.local_slant or style.local_size:
+        warp_x, slant_at, size_at = _local_drift(strokes, style, band, rng)
     out = []
     for stroke in strokes:
-        x, y = stroke[:, 0].astype(np.float64) * style.aspect, stroke[:, 1].astype(np.float64)
+        x, y = stroke[:, 0].astype(np.float64), stroke[:, 1].astype(np.float64)
+        slant, size = np.full_like(x, style.slant), np.ones_like(x)
+        if style.local_aspect or style.local_slant or style.local_size:
+            slant, size = slant + slant_at(x), size_at(x)
+            y = baseline + (y - baseline) * size
+            x = warp_x(x)
+        x = x * style.aspect
         # Two incommensurate waves: a single sine looks too regular to pass for a drifting hand.
         wave = 0.7 * np.sin(2 * np.pi * x / wavelength + phases[0]) + 0.3 * np.sin(5.3 * x / wavelength + phases[1])
-        x = x + (baseline - y) * shear
+        x = x + (baseline - y) * np.tan(np.radians(slant))
         y = y + style.wobble * band * wave
         if style.jitter:
             noise = rng.normal(0, style.jitter * style.supersample, (len(x), 2))
             x, y = x + noise[:, 0], y + noise[:, 1]
         out.append(np.stack([x, y], axis=1).astype(np.float32))
     return out
+
+
+def _local_drift(
+    strokes: list[np.ndarray], style: InkStyle, band: float, rng: np.random.Generator
+) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+    """Random curves over x (standard normal values at knots a band height apart, linear between them):
+    the new x of every x (the integral of the drifting stretch, so the letters never change order), the
+    slant to add (degrees) and the vertical scale."""
+    points = np.concatenate(strokes)
+    low, high = float(points[:, 0].min()), float(points[:, 0].max())
+    knots = np.linspace(low, high + band, max(2, math.ceil((high - low) / band) + 2))
+    draws = rng.normal(0, 1, (3, len(knots)))
+    # A fine grid to integrate the stretch on: an eighth of a band per step is far below a letter's width.
+    grid = np.linspace(low, high + band, 8 * len(knots))
+    curves = [np.interp(grid, knots, row) for row in draws]
+    stretch = np.exp(style.local_aspect * curves[0])
+    warped = low + np.concatenate([[0.0], np.cumsum((stretch[1:] + stretch[:-1]) / 2 * np.diff(grid))])
+    return (
+        lambda x: np.interp(x, grid, warped),
+        lambda x: style.local_slant * np.interp(x, grid, curves[1]),
+        lambda x: np.exp(style.local_size * np.interp(x, grid, curves[2])),
+    )
 
 
 def _draw_pressure_stroke(
