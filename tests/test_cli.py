@@ -127,6 +127,22 @@ def test_set_preprocessing_copies_a_model_with_other_settings(capsys, tiny_model
     assert not (tmp_path / "bad.safetensors").exists()
 
 
+def test_average_writes_a_model_soup(capsys, tiny_model: Path, tmp_path: Path) -> None:
+    from scriba.model_file import load_model_file
+
+    out = tmp_path / "soup.safetensors"
+    code, stdout, _ = run(capsys, "average", str(tiny_model), str(tiny_model), "--out", str(out), "--weights", "1", "3")
+    assert code == 0 and "mean of 2 models" in stdout
+    soup, original = load_model_file(out), load_model_file(tiny_model)
+    for a, b in zip(soup.model.state_dict().values(), original.model.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b)  # the mean of a model with itself is that model
+    assert [part["weight"] for part in soup.info["averaged_from"]] == [1.0, 3.0]
+    for args, message in (([str(tiny_model)], "at least two"), ([str(tiny_model), "nowhere.safetensors"], "nowhere")):
+        code, _, err = run(capsys, "average", *args, "--out", str(tmp_path / "bad.safetensors"))
+        assert_one_line_error(code, err, message)
+    assert not (tmp_path / "bad.safetensors").exists()
+
+
 def test_read_and_evaluate_with_a_lexicon(capsys, caplog, word_tables, tmp_path: Path) -> None:
     images = sorted(str(p) for p in word_tables.val.parent.glob("*.png"))[:4]
     lexicon = tmp_path / "lexicon.csv"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,15 @@ from safetensors.torch import load_file, save_file
 from scriba.charset import Charset
 from scriba.data.images import Preprocessing
 from scriba.data.ink import InkStyle
-from scriba.errors import ModelFileError
-from scriba.model_file import FORMAT_VERSION, ModelFile, load_model_file, read_metadata, save_model_file
+from scriba.errors import ConfigError, ModelFileError
+from scriba.model_file import (
+    FORMAT_VERSION,
+    ModelFile,
+    average_model_files,
+    load_model_file,
+    read_metadata,
+    save_model_file,
+)
 from scriba.models import build_model
 
 TINY_ARGS = {"channels": [8, 16, 16, 24], "blocks": [1, 1, 1, 1], "hidden": 24, "layers": 1, "dropout": 0.0}
@@ -177,3 +185,57 @@ def test_ink_style_from_a_newer_version_or_invalid(saved: Path, tmp_path: Path) 
     bad = _rewrite(saved, tmp_path / "bad.safetensors", edit_metadata=lambda m: m["ink_style"].update(stroke_width=-1))
     with pytest.raises(ModelFileError, match="invalid ink style"):
         load_model_file(bad)
+
+
+# --- averaging (model soups) -------------------------------------------------------------------
+
+
+def _perturbed(saved: Path, dst: Path, seed: int) -> Path:
+    """A copy of ``saved`` with every float tensor moved by noise, as if fine-tuned further."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def move(tensors: dict[str, torch.Tensor]) -> None:
+        for key, value in tensors.items():
+            if value.is_floating_point():
+                tensors[key] = value + 0.05 * torch.randn(value.shape, generator=generator)
+
+    return _rewrite(saved, dst, edit_tensors=move)
+
+
+def test_average_is_the_weighted_mean_of_weights_and_buffers(saved: Path, tmp_path: Path) -> None:
+    other = _perturbed(saved, tmp_path / "other.safetensors", seed=1)
+    third = _perturbed(saved, tmp_path / "third.safetensors", seed=2)
+    out = tmp_path / "soup.safetensors"
+    average_model_files([saved, other, third], out, weights=[2.0, 1.0, 1.0])
+    parts = [load_file(p) for p in (saved, other, third)]
+    soup = load_file(out)
+    assert soup.keys() == parts[0].keys()
+    for key, value in soup.items():
+        if value.is_floating_point():
+            expected = 0.5 * parts[0][key] + 0.25 * parts[1][key] + 0.25 * parts[2][key]
+            torch.testing.assert_close(value, expected, rtol=0, atol=1e-6)
+            assert not torch.equal(value, parts[0][key])  # nothing copied from one part
+        else:  # batch counts
+            assert torch.equal(value, parts[0][key])
+    loaded = load_model_file(out)  # a working model file with the first model's metadata
+    assert loaded.charset.characters == "ABCDÉ -'"
+    assert [part["weight"] for part in loaded.info["averaged_from"]] == [2.0, 1.0, 1.0]
+    assert loaded.info["note"] == "naïve"
+
+
+def test_average_refuses_models_that_cannot_be_averaged(saved: Path, tmp_path: Path, model_file: ModelFile) -> None:
+    with pytest.raises(ConfigError, match="at least two"):
+        average_model_files([saved], tmp_path / "a.safetensors")
+    with pytest.raises(ConfigError, match="one positive weight per model"):
+        average_model_files([saved, saved], tmp_path / "a.safetensors", weights=[1.0])
+    with pytest.raises(ConfigError, match="one positive weight per model"):
+        average_model_files([saved, saved], tmp_path / "a.safetensors", weights=[1.0, 0.0])
+    other_charset = dataclasses.replace(model_file, charset=Charset("ABCDX -'", max_label_length=20))
+    other = save_model_file(tmp_path / "charset.safetensors", other_charset)
+    with pytest.raises(ConfigError, match="charset differ"):
+        average_model_files([saved, other], tmp_path / "a.safetensors")
+    other_input = dataclasses.replace(model_file, preprocessing=Preprocessing(height=32, tall_height=44))
+    other = save_model_file(tmp_path / "input.safetensors", other_input)
+    with pytest.raises(ConfigError, match="preprocessing differ"):
+        average_model_files([saved, other], tmp_path / "a.safetensors")
+    assert not (tmp_path / "a.safetensors").exists()

@@ -230,6 +230,15 @@ def _set_preprocessing(args: argparse.Namespace) -> int:
     return 0
 
 
+def _average(args: argparse.Namespace) -> int:
+    from scriba.model_file import average_model_files
+    from scriba.recognizer import resolve_model
+
+    average_model_files([resolve_model(m) for m in args.models], args.out, args.weights)
+    print(f"{args.out}: mean of {len(args.models)} models")
+    return 0
+
+
 def _synth(args: argparse.Namespace) -> int:
     import csv
     from collections import Counter
@@ -344,6 +353,14 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("out", help="model file to write")
     tune.add_argument("changes", nargs="+", metavar="FIELD=VALUE", help="e.g. tall_height=44 stretch=1.25 margin=0.1")
     tune.set_defaults(handler=_set_preprocessing)
+
+    average = commands.add_parser(
+        "average", help="write the mean of models fine-tuned from one start (a model soup; same architecture)"
+    )
+    average.add_argument("models", nargs="+", help="model names or files (two or more)")
+    average.add_argument("--out", required=True, help="model file to write")
+    average.add_argument("--weights", type=float, nargs="+", help="one weight per model (default: equal)")
+    average.set_defaults(handler=_average)
 
     synth = commands.add_parser("synth", help="write a synthetic handwriting dataset (path,text table + images)")
     synth.add_argument("--kind", required=True, choices=["names", "words", "lines"], help="what to write")

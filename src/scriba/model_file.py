@@ -97,6 +97,56 @@ def set_preprocessing(path: str | Path, out: str | Path, changes: dict[str, Any]
     return model_file
 
 
+def average_model_files(paths: list[str | Path], out: str | Path, weights: list[float] | None = None) -> ModelFile:
+    """Write a model whose weights are the (weighted) mean of the weights of ``paths``: a "model soup"
+    (Wortsman et al. 2022). It pays when the models were fine-tuned from one starting model, so that their
+    weights lie in one basin; models trained apart average to noise. Batch-norm running statistics are
+    averaged like the weights; integer buffers (batch counts) come from the first model. The first
+    model's metadata is kept, with ``info.averaged_from`` naming the parts and their weights.
+
+    Raises:
+        ConfigError: fewer than two models, weights that do not match them or are not positive, or models
+            that differ in architecture, its arguments, charset or preprocessing.
+        ModelFileError: an unreadable model file.
+    """
+    if len(paths) < 2:
+        raise ConfigError(f"averaging needs at least two models, got {len(paths)}")
+    weights = [1.0] * len(paths) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(paths) or min(weights) <= 0:
+        raise ConfigError(f"need one positive weight per model ({len(paths)}), got {weights}")
+    files = [load_model_file(p) for p in paths]
+    first = files[0]
+    for path, other in zip(paths[1:], files[1:], strict=True):
+        differs = [
+            name
+            for name, a, b in (
+                ("architecture", first.architecture, other.architecture),
+                ("model arguments", first.model_args, other.model_args),
+                ("charset", first.charset.to_dict(), other.charset.to_dict()),
+                ("preprocessing", first.preprocessing.to_dict(), other.preprocessing.to_dict()),
+            )
+            if a != b
+        ]
+        if differs:
+            raise ConfigError(f"cannot average {path} with {paths[0]}: {' and '.join(differs)} differ")
+    total = sum(weights)
+    states = [f.model.state_dict() for f in files]
+    averaged = {
+        key: (
+            sum(w / total * state[key].double() for w, state in zip(weights, states, strict=True)).to(value.dtype)
+            if value.is_floating_point()
+            else value
+        )
+        for key, value in states[0].items()
+    }
+    first.model.load_state_dict(averaged)
+    first.info["averaged_from"] = [
+        {"path": str(p), "name": f.info.get("name"), "weight": w} for p, f, w in zip(paths, files, weights, strict=True)
+    ]
+    save_model_file(out, first)
+    return first
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON metadata of a model file, without loading the weights.
 
