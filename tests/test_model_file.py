@@ -220,7 +220,8 @@ def test_average_is_the_weighted_mean_of_weights_and_buffers(saved: Path, tmp_pa
     loaded = load_model_file(out)  # a working model file with the first model's metadata
     assert loaded.charset.characters == "ABCDÉ -'"
     assert [part["weight"] for part in loaded.info["averaged_from"]] == [2.0, 1.0, 1.0]
-    assert loaded.info["note"] == "naïve"
+    assert loaded.info["note"] == "naïve" and loaded.info["name"] == "soup"
+    assert "metrics" not in loaded.info and loaded.info["averaged_from"][0]["metrics"] == {"val/cer": 0.125}
 
 
 def test_average_refuses_models_that_cannot_be_averaged(saved: Path, tmp_path: Path, model_file: ModelFile) -> None:

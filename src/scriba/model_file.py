@@ -102,7 +102,9 @@ def average_model_files(paths: list[str | Path], out: str | Path, weights: list[
     (Wortsman et al. 2022). It pays when the models were fine-tuned from one starting model, so that their
     weights lie in one basin; models trained apart average to noise. Batch-norm running statistics are
     averaged like the weights; integer buffers (batch counts) come from the first model. The first
-    model's metadata is kept, with ``info.averaged_from`` naming the parts and their weights.
+    model's metadata is kept (its training recipe, data card), named after ``out``'s file name, with
+    ``info.averaged_from`` listing the parts, their weights and their own metrics instead of one part's
+    metrics and training history.
 
     Raises:
         ConfigError: fewer than two models, weights that do not match them or are not positive, or models
@@ -140,9 +142,13 @@ def average_model_files(paths: list[str | Path], out: str | Path, weights: list[
         for key, value in states[0].items()
     }
     first.model.load_state_dict(averaged)
-    first.info["averaged_from"] = [
-        {"path": str(p), "name": f.info.get("name"), "weight": w} for p, f, w in zip(paths, files, weights, strict=True)
+    parts = [
+        {"path": str(p), "name": f.info.get("name"), "weight": w, "metrics": f.info.get("metrics")}
+        for p, f, w in zip(paths, files, weights, strict=True)
     ]
+    # The parts' own scores and training curves stay with each part: they do not describe the mean.
+    first.info = {key: value for key, value in first.info.items() if key not in ("metrics", "history")}
+    first.info.update(name=Path(out).stem, averaged_from=parts)
     save_model_file(out, first)
     return first
 
