@@ -68,6 +68,9 @@ class DataConfig:
         ink: how pen trajectories are rendered (the clean style, also used for validation and reading).
         ink_styles: strength of the random ink style drawn for each training sample of an ink
             source, 0 (always ``ink``) to 1.
+        ink_drift: strength of the drift of letter width, slant and size along the writing in those
+            styles (``InkStyle.local_*``, see ``scriba.data.ink.DRIFT_VARIATION``), 0 (off) to 1; needs
+            ``ink_styles`` above 0.
         synth: synthetic handwriting mixed into training.
         augment: train-time augmentation strength, 0 (off) to 1.
         prepared: a folder written by ``scriba prepare`` to read the data from instead of the sources (empty: off).
@@ -80,6 +83,7 @@ class DataConfig:
     cleaning: CleaningOptions = field(default_factory=CleaningOptions)
     ink: InkStyle = field(default_factory=InkStyle)
     ink_styles: float = 0.0
+    ink_drift: float = 0.0
     synth: SynthConfig = field(default_factory=SynthConfig)
     augment: float = 0.0
     prepared: str = ""
@@ -89,6 +93,10 @@ class DataConfig:
             raise ConfigError(f"data.augment must be between 0 and 1, got {self.augment}")
         if not 0 <= self.ink_styles <= 1:
             raise ConfigError(f"data.ink_styles must be between 0 and 1, got {self.ink_styles}")
+        if not 0 <= self.ink_drift <= 1:
+            raise ConfigError(f"data.ink_drift must be between 0 and 1, got {self.ink_drift}")
+        if self.ink_drift and not self.ink_styles:
+            raise ConfigError("data.ink_drift needs data.ink_styles above 0 (the drift is part of the random styles)")
 
     def locate(self, where: str) -> Path:
         """A file named in the config beside the sources (a corpus, a lexicon, unlabeled images): as given

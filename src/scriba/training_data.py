@@ -231,6 +231,7 @@ def _memory_sources(config: Config, records: list[Record], images: list[np.ndarr
             config.preprocessing,
             config.data.ink,
             config.data.ink_styles,
+            config.data.ink_drift,
         )
     ]
     if fixed:
@@ -244,7 +245,7 @@ def _packed_sources(config: Config, split: PackedSplit) -> list[ItemSource]:
         return [PackedImageItems(split, range(len(split)))]
     ink, fixed = np.flatnonzero(split.has_ink), np.flatnonzero(~split.has_ink)
     sources: list[ItemSource] = [
-        PackedInkItems(split, ink, config.preprocessing, config.data.ink, config.data.ink_styles)
+        PackedInkItems(split, ink, config.preprocessing, config.data.ink, config.data.ink_styles, config.data.ink_drift)
     ]
     if len(fixed):
         sources.append(PackedImageItems(split, fixed))

@@ -11,6 +11,7 @@ import pytest
 from scriba.config import config_from_dict
 from scriba.data.ink import (
     BLUR_RANGE,
+    DRIFT_VARIATION,
     JPEG_QUALITY_RANGE,
     MIN_CONTRAST,
     RULED_SPACING_RANGE,
@@ -349,3 +350,21 @@ def test_sampled_styles_render_dark_ink_on_light_paper() -> None:
         assert image.dtype == np.uint8 and image.ndim == 2
         assert np.median(image) >= 150  # paper stays the majority and light: no inversion on load
         assert int(image.min()) < np.median(image) - 60
+
+
+def test_drift_is_drawn_only_when_asked() -> None:
+    plain = [sample_ink_style(np.random.default_rng(21)) for _ in range(3)]
+    assert all((s.local_aspect, s.local_slant, s.local_size) == (0, 0, 0) for s in plain)
+    rng = np.random.default_rng(21)
+    drifting = [sample_ink_style(rng, 1.0, drift=1.0) for _ in range(300)]
+    assert drifting[0] == dataclasses.replace(plain[0], **{n: getattr(drifting[0], n) for n in DRIFT_VARIATION})
+    for name, (low, high) in DRIFT_VARIATION.items():
+        values = np.array([getattr(s, name) for s in drifting])
+        assert low <= values.min() and values.max() <= high and np.ptp(values) > 0.8 * (high - low), name
+    half = sample_ink_style(np.random.default_rng(5), 0.0, drift=0.5)
+    assert 0 < half.local_slant <= 6.0 and half.slant == 0  # drift alone, no other variation
+    config = config_from_dict({"data": {"ink_styles": 0.3, "ink_drift": 0.5}})
+    assert config.data.ink_drift == 0.5
+    for bad, message in (({"ink_styles": 0.3, "ink_drift": 2}, "between 0 and 1"), ({"ink_drift": 0.5}, "needs")):
+        with pytest.raises(ConfigError, match=message):
+            config_from_dict({"data": bad})

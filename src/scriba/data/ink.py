@@ -111,14 +111,19 @@ STYLE_VARIATION: dict[str, tuple[float, float, str]] = {
     "aspect": (0.8, 1.25, "mul"),
     "wobble": (0.0, 0.12, "add"),
     "jitter": (0.0, 0.5, "add"),
-    "local_aspect": (0.0, 0.3, "add"),
-    "local_slant": (0.0, 12.0, "add"),
-    "local_size": (0.0, 0.15, "add"),
     "ink_level": (0.0, 110.0, "add"),
     "paper_level": (-40.0, 0.0, "add"),
     "paper_gradient": (0.0, 40.0, "add"),
     "paper_texture": (0.0, 12.0, "add"),
     "noise": (0.0, 10.0, "add"),
+}
+# The drift along the writing (local_aspect/local_slant/local_size), drawn only when sample_ink_style is
+# given a drift strength (``data.ink_drift``): at 1, each is U(low, high) added to the base value. Kept
+# apart from STYLE_VARIATION so that recipes without it draw the same styles as before it existed.
+DRIFT_VARIATION: dict[str, tuple[float, float]] = {
+    "local_aspect": (0.0, 0.3),
+    "local_slant": (0.0, 12.0),
+    "local_size": (0.0, 0.15),
 }
 # Effects that real images have only sometimes: probability at strength 1 and the range when applied.
 BLUR_P, BLUR_RANGE = 0.5, (0.3, 1.2)
@@ -138,7 +143,9 @@ INK_STYLE_PRESETS: dict[str, InkStyle] = {
 }
 
 
-def sample_ink_style(rng: np.random.Generator, strength: float = 1.0, base: InkStyle | None = None) -> InkStyle:
+def sample_ink_style(
+    rng: np.random.Generator, strength: float = 1.0, base: InkStyle | None = None, drift: float = 0.0
+) -> InkStyle:
     """Draw a random style around ``base`` (see :data:`STYLE_VARIATION` and the ``*_P`` constants).
 
     At strength 1 with the default base: stroke width 1.56..4.16 px, slant -20..20 degrees, ink gray
@@ -150,6 +157,8 @@ def sample_ink_style(rng: np.random.Generator, strength: float = 1.0, base: InkS
         strength: 0 returns ``base``; ranges and probabilities grow linearly with it (1 is the range above;
             larger values extrapolate, with the results clipped to valid styles).
         base: the style to vary; default ``InkStyle()``.
+        drift: strength of the drift of letter width, slant and size along the writing (see
+            :data:`DRIFT_VARIATION`); 0 draws nothing more from ``rng``.
     """
     if strength < 0:
         raise ValueError(f"strength must be >= 0, got {strength}")
@@ -157,7 +166,7 @@ def sample_ink_style(rng: np.random.Generator, strength: float = 1.0, base: InkS
     s = float(strength)
     # A fixed number of draws per call keeps later styles from the same generator reproducible.
     u = rng.random(len(STYLE_VARIATION) + 8)
-    if s == 0:
+    if s == 0 and drift <= 0:
         return base
     values: dict[str, Any] = {}
     for i, (name, (low, high, how)) in enumerate(STYLE_VARIATION.items()):
@@ -185,6 +194,9 @@ def sample_ink_style(rng: np.random.Generator, strength: float = 1.0, base: InkS
         paper_level=paper,
         ruled_level=int(np.clip(round(values.get("ruled_level", base.ruled_level)), 0, 255)),
     )
+    if drift > 0:
+        for (name, (low, high)), x in zip(DRIFT_VARIATION.items(), rng.random(len(DRIFT_VARIATION)), strict=True):
+            values[name] = float(getattr(base, name) + drift * (low + (high - low) * x))
     return dataclasses.replace(base, **values)
 
 

@@ -58,6 +58,7 @@ class StyledInkItems:
         preprocessing: the model's input preprocessing.
         base: the clean style the random ones vary around (the model file's style).
         strength: how far styles vary, 0 (always ``base``) to 1.
+        drift: strength of the drift of letter width, slant and size along the writing (0 off).
     """
 
     def __init__(
@@ -68,9 +69,10 @@ class StyledInkItems:
         preprocessing: Preprocessing,
         base: InkStyle,
         strength: float,
+        drift: float = 0.0,
     ) -> None:
         self.inks, self.texts, self.widths = list(inks), list(texts), list(widths)
-        self.preprocessing, self.base, self.strength = preprocessing, base, strength
+        self.preprocessing, self.base, self.strength, self.drift = preprocessing, base, strength, drift
 
     def __len__(self) -> int:
         return len(self.inks)
@@ -79,7 +81,7 @@ class StyledInkItems:
         return self.widths[index]
 
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-        style = sample_ink_style(rng, self.strength, self.base)
+        style = sample_ink_style(rng, self.strength, self.base, self.drift)
         return self.preprocessing.apply(render_ink(self.inks[index], style, rng)), self.texts[index]
 
 
