@@ -205,7 +205,8 @@ def self_train(config: Config) -> SelfTrainResult:
     home.mkdir(parents=True, exist_ok=True)
     images = unlabeled_images(config)
     lexicon_file = config.data.locate(settings.lexicon) if settings.lexicon else None
-    lexicon = set(read_corpus(lexicon_file).texts) if lexicon_file else None
+    # With lexicon decoding every kept reading is an entry already (the decoder checks): no second check.
+    lexicon = set(read_corpus(lexicon_file).texts) if lexicon_file and not settings.lexicon_decoding else None
     current = Path(config.training.init_from)
     start_cer = best_cer = validation_cer(config, current)
     log.info("self-training from %s: val CER %.4f, %d unlabeled images", current, start_cer, len(images))
