@@ -100,6 +100,11 @@ class InkStyle:
         if bad:
             raise ValueError(f"invalid ink style: {'; '.join(bad)}")
 
+    @property
+    def drifts(self) -> bool:
+        """Whether letter width, slant or size drift along the writing (any ``local_*`` field set)."""
+        return bool(self.local_aspect or self.local_slant or self.local_size)
+
 
 # How sample_ink_style varies a field at strength 1: (low, high, how). "add" adds U(low, high) to the
 # base value, "mul" multiplies it by U(low, high); strength s scales the change linearly (s=0: base).
@@ -243,8 +248,7 @@ def render_ink(strokes: Ink, style: InkStyle | None = None, rng: np.random.Gener
     pad = style.padding * k
     placed = [(s - origin) * scale for s in strokes]
     baseline = float(high - origin[1]) * scale
-    local = style.local_aspect or style.local_slant or style.local_size
-    if style.slant or style.aspect != 1 or style.wobble or style.jitter or local:
+    if style.slant or style.aspect != 1 or style.wobble or style.jitter or style.drifts:
         placed = _distort(placed, style, band, baseline, rng)
         corner = np.concatenate(placed).min(axis=0)
         placed = [p - corner for p in placed]
@@ -278,15 +282,15 @@ def _distort(
     and the local drift of stretch, slant and size along the writing."""
     phases = rng.uniform(0, 2 * math.pi, 2)
     wavelength = style.wobble_period * band
-    if style.local_aspect or style.local_slant or style.local_size:
+    if style.drifts:
         warp_x, slant_at, size_at = _local_drift(strokes, style, band, rng)
     out = []
     for stroke in strokes:
         x, y = stroke[:, 0].astype(np.float64), stroke[:, 1].astype(np.float64)
-        slant, size = np.full_like(x, style.slant), np.ones_like(x)
-        if style.local_aspect or style.local_slant or style.local_size:
-            slant, size = slant + slant_at(x), size_at(x)
-            y = baseline + (y - baseline) * size
+        slant: float | np.ndarray = style.slant
+        if style.drifts:
+            slant = style.slant + slant_at(x)
+            y = baseline + (y - baseline) * size_at(x)
             x = warp_x(x)
         x = x * style.aspect
         # Two incommensurate waves: a single sine looks too regular to pass for a drifting hand.
