@@ -239,6 +239,37 @@ def _average(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from scriba.calibration import calibrate_model_file
+    from scriba.config import load_config
+    from scriba.data.cleaning import CleaningOptions
+    from scriba.evaluate import UnknownLabels
+    from scriba.recognizer import Recognizer
+    from scriba.training_data import read_sources
+
+    if (args.config is None) == (args.data is None):
+        raise ScribaError("give the labeled data to calibrate on: --data D, or --config C for its validation data")
+    recognizer = Recognizer.load(args.model)
+    unknown: UnknownLabels = args.unknown_labels
+    if args.config:
+        # As training validates: the recipe's validation sources and label cleaning, unknown characters scored.
+        config = load_config(args.config, args.set)
+        records = read_sources(config, config.data.val)
+        cleaning: CleaningOptions | None = dataclasses.replace(config.data.cleaning, unknown_characters="keep")
+        unknown, described = "score", f"validation data of {args.config}"
+    else:
+        records, cleaning = _read_data(args), None
+        parts = (("data", args.data), ("split", args.split), ("subset", args.subset))
+        described = " ".join(f"{name} {value}" for name, value in parts if value)
+    result = calibrate_model_file(
+        recognizer, records, args.out, unknown, args.batch_size, cleaning=cleaning, data=described
+    )
+    print(f"{args.out}: {result.summary()}")
+    return 0
+
+
 def _synth(args: argparse.Namespace) -> int:
     import csv
     from collections import Counter
@@ -361,6 +392,25 @@ def build_parser() -> argparse.ArgumentParser:
     average.add_argument("--out", required=True, help="model file to write")
     average.add_argument("--weights", type=float, nargs="+", help="one weight per model (default: equal)")
     average.set_defaults(handler=_average)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="tune the blank and space scores of a model on labeled held-out data (fewer dropped characters "
+        "and merged words) and write the calibrated model",
+    )
+    calibrate.add_argument("model", help="model name or file")
+    calibrate.add_argument("--out", required=True, help="model file to write")
+    _add_data_arguments(calibrate, required=False)
+    calibrate.add_argument("--config", help="calibrate on this training recipe's validation data instead of --data")
+    calibrate.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values")
+    calibrate.add_argument(
+        "--unknown-labels",
+        choices=["error", "skip", "score"],
+        default="error",
+        help="with --data: labels with characters the model cannot produce: fail, skip them, or score them as errors",
+    )
+    calibrate.add_argument("--batch-size", type=int, default=32)
+    calibrate.set_defaults(handler=_calibrate)
 
     synth = commands.add_parser("synth", help="write a synthetic handwriting dataset (path,text table + images)")
     synth.add_argument("--kind", required=True, choices=["names", "words", "lines"], help="what to write")

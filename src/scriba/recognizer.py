@@ -170,11 +170,11 @@ class Recognizer:
         decoded: list[Decoded | None] = [None] * len(prepared)
         if self.tta is not None:
             variants = [self.tta.variants(image) for image in prepared]
-            per_variant = [self._log_probs([v[k] for v in variants], batch_size) for k in range(len(self.tta))]
+            per_variant = [self.log_probs([v[k] for v in variants], batch_size) for k in range(len(self.tta))]
             combine = self.tta.combine if self.lexicon is None else self.lexicon.decode
             decoded = [combine([lp[i] for lp in per_variant]) for i in range(len(prepared))]
         elif self.lexicon is not None:
-            decoded = [self.lexicon.decode([lp]) for lp in self._log_probs(prepared, batch_size)]
+            decoded = [self.lexicon.decode([lp]) for lp in self.log_probs(prepared, batch_size)]
         else:
             for chunk, log_probs, output_lengths in self._batches(prepared, batch_size):
                 for i, d in zip(chunk, greedy_decode(log_probs, output_lengths), strict=True):
@@ -201,8 +201,10 @@ class Recognizer:
             log_probs, output_lengths = self.model(batch.images.to(self.device), batch.widths.to(self.device))
             yield chunk, log_probs.float().cpu(), output_lengths.cpu()
 
-    def _log_probs(self, prepared: Sequence[np.ndarray], batch_size: int) -> list[torch.Tensor]:
-        """Each image's (T, C) log-probabilities on the CPU, in input order."""
+    @torch.inference_mode()
+    def log_probs(self, prepared: Sequence[np.ndarray], batch_size: int = 32) -> list[torch.Tensor]:
+        """Each preprocessed image's (T, C) per-frame log-probabilities on the CPU, in input order (what
+        the decoders read; for custom decoding or calibration)."""
         out: list[torch.Tensor] = [torch.empty(0)] * len(prepared)
         for chunk, log_probs, output_lengths in self._batches(prepared, batch_size):
             for j, i in enumerate(chunk):
