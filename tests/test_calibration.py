@@ -123,3 +123,13 @@ def test_cli_calibrate(capsys, tiny_model: Path, word_tables, tmp_path: Path) ->
     assert_one_line_error(*run(capsys, "calibrate", str(tiny_model), "--out", str(out))[::2], "--data", "--config")
     code, _, err = run(capsys, "calibrate", str(tiny_model), "--data", str(tmp_path / "none.csv"), "--out", "x")
     assert_one_line_error(code, err, "none.csv")
+
+
+def test_a_space_bonus_never_reads_spaces_at_the_ends() -> None:
+    model_file = ModelFile(build_model("resnet_crnn", CHARSET.num_classes, 32).eval(), "resnet_crnn", CHARSET,
+                           Preprocessing(32))  # fmt: skip
+    apply_offsets(model_file, 0.0, 50.0)  # the space wins every frame: greedy decoding reads one space
+    image = torch.rand(32, 120).mul(255).byte().numpy()
+    assert Recognizer(model_file).read([image])[0].text == ""
+    apply_offsets(model_file, 0.0, -100.0)
+    assert " " not in Recognizer(model_file).read([image])[0].text

@@ -30,6 +30,7 @@ from scriba.charset import BLANK, Charset
 from scriba.data.cleaning import CleaningOptions
 from scriba.data.ink import InkStyle
 from scriba.data.records import Record
+from scriba.decoding import tidy_text
 from scriba.errors import ConfigError
 from scriba.evaluate import UnknownLabels, prepare_eval_data
 from scriba.metrics import summary_metrics
@@ -129,19 +130,19 @@ def calibrate(
     """
     if not log_probs or len(log_probs) != len(truths):
         raise ConfigError(f"calibration needs labeled samples: got {len(log_probs)} readings, {len(truths)} labels")
-    space = charset.encode(" ")[0] if " " in charset.characters else None
+    space = charset.space_id
     frames = _Frames(log_probs, space)
     blanks = sorted({0.0, *blank_grid})
     spaces = sorted({0.0, *space_grid}) if space is not None else [0.0]
 
     def errors(blank: float, offset: float) -> int:
-        texts = [charset.decode(ids) for ids in frames.decode(blank, offset)]
+        texts = [tidy_text(charset.decode(ids)) for ids in frames.decode(blank, offset)]
         return sum(Levenshtein.distance(t, truth) for t, truth in zip(texts, truths, strict=True))
 
     _, _, blank, offset = min((errors(b, s), abs(b) + abs(s), b, s) for b in blanks for s in spaces)
 
     def scores(b: float, s: float) -> dict[str, float]:
-        return summary_metrics([charset.decode(ids) for ids in frames.decode(b, s)], list(truths))
+        return summary_metrics([tidy_text(charset.decode(ids)) for ids in frames.decode(b, s)], list(truths))
 
     return Calibration(blank, offset, len(truths), scores(0.0, 0.0), scores(blank, offset))
 
@@ -164,8 +165,8 @@ def apply_offsets(model_file: ModelFile, blank: float, space: float) -> None:
     bias = output_layer(model_file.model).bias
     with torch.no_grad():
         bias[BLANK] += blank
-        if space and " " in model_file.charset.characters:
-            bias[model_file.charset.encode(" ")[0]] += space
+        if space and model_file.charset.space_id is not None:
+            bias[model_file.charset.space_id] += space
 
 
 def calibrate_model_file(

@@ -53,6 +53,11 @@ class Charset:
         """Number of model outputs: characters plus the blank."""
         return len(self.characters) + 1
 
+    @property
+    def space_id(self) -> int | None:
+        """The id of the space character, or None without one."""
+        return self._index.get(" ")
+
     def __len__(self) -> int:
         return len(self.characters)
 

@@ -15,7 +15,15 @@ from scriba.data.dataset import Sample, collate, render_record
 from scriba.data.images import ImageLike, load_image, to_model_input
 from scriba.data.ink import render_ink
 from scriba.data.records import Ink, Record
-from scriba.decoding import Decoded, LexiconDecoded, LexiconDecoder, TestTimeAugmentation, greedy_decode
+from scriba.decoding import (
+    Decoded,
+    LexiconDecoded,
+    LexiconDecoder,
+    TestTimeAugmentation,
+    greedy_decode,
+    tidy_spaces,
+    tidy_text,
+)
 from scriba.errors import ModelFileError
 from scriba.model_file import ModelFile, load_model_file
 
@@ -182,9 +190,10 @@ class Recognizer:
         return [self._reading(d) for d in decoded if d is not None]
 
     def _reading(self, decoded: Decoded) -> Reading:
+        decoded = tidy_spaces(decoded, self.charset.space_id)
         reading = Reading(self.charset.decode(decoded.ids), decoded.confidence, decoded.char_confidences)
         if isinstance(decoded, LexiconDecoded):
-            reading.greedy_text = self.charset.decode(decoded.greedy_ids)
+            reading.greedy_text = tidy_text(self.charset.decode(decoded.greedy_ids))
             reading.lexicon_margin = decoded.margin
             reading.in_lexicon = decoded.in_lexicon
         return reading

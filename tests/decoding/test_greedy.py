@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from scriba.charset import BLANK, Charset
-from scriba.decoding import greedy_decode
+from scriba.decoding import Decoded, greedy_decode, tidy_spaces, tidy_text
 
 NUM_CLASSES = 5
 
@@ -104,3 +104,24 @@ def test_random_model_output() -> None:
     expected = [c for i, c in enumerate(path) if c != BLANK and (i == 0 or c != path[i - 1])]
     assert decoded[0].ids == expected
     assert len(decoded[2].ids) <= 1
+
+
+@pytest.mark.parametrize(
+    ("text", "tidy"),
+    [(" ab", "ab"), ("a  b ", "a b"), ("   ", ""), ("", ""), ("ab", "ab"), (" a b  c ", "a b c"), ("a b", "a b")],
+)
+def test_tidy_spaces_drops_spaces_at_the_ends_and_repeated(text: str, tidy: str) -> None:
+    charset = Charset("ab c")
+    ids = [charset.encode(c)[0] for c in text]
+    peaks = [0.5 + i / 100 for i in range(len(ids))]
+    tidied = tidy_spaces(Decoded(ids, 0.7, peaks), charset.space_id)
+    assert charset.decode(tidied.ids) == tidy == tidy_text(text)
+    # Every letter is kept with its own confidence; the reading's confidence is untouched.
+    letters = [(label, conf) for label, conf in zip(tidied.ids, tidied.char_confidences, strict=True) if label != 3]
+    assert letters == [(label, p) for label, p in zip(ids, peaks, strict=True) if label != 3]
+    assert tidied.confidence == 0.7
+
+
+def test_tidy_spaces_without_a_space_in_the_charset_changes_nothing() -> None:
+    decoded = Decoded([1, 2, 1], 0.9, [0.9, 0.8, 0.9])
+    assert tidy_spaces(decoded, None) is decoded and Charset("ab").space_id is None

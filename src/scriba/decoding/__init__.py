@@ -1,7 +1,16 @@
 """Decoders: pure functions from log-probs (T, N, C) to ids."""
 
-from scriba.decoding.greedy import Decoded, greedy_decode
+from scriba.decoding.greedy import Decoded, greedy_decode, tidy_spaces, tidy_text
 from scriba.decoding.lexicon import Lexicon, LexiconDecoded, LexiconDecoder
 from scriba.decoding.tta import TestTimeAugmentation
 
-__all__ = ["Decoded", "Lexicon", "LexiconDecoded", "LexiconDecoder", "TestTimeAugmentation", "greedy_decode"]
+__all__ = [
+    "Decoded",
+    "Lexicon",
+    "LexiconDecoded",
+    "LexiconDecoder",
+    "TestTimeAugmentation",
+    "greedy_decode",
+    "tidy_spaces",
+    "tidy_text",
+]

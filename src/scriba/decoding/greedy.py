@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
@@ -54,6 +56,35 @@ def greedy_decode(log_probs: torch.Tensor, output_lengths: torch.Tensor) -> list
         confidence = float(torch.tensor(peaks).log().mean().exp()) if peaks else float(sum(probs) / max(len(probs), 1))
         results.append(Decoded(ids, confidence, peaks))
     return results
+
+
+D = TypeVar("D", bound=Decoded)
+
+
+def tidy_spaces(decoded: D, space: int | None) -> D:
+    """The reading without spaces at either end or right after another space (ids and confidences).
+
+    Labels never hold such spaces (cleaning normalizes whitespace), so a reading that does is wrong there;
+    a model may still emit them, e.g. on the margins of an image. ``space``: the space's id (None: the
+    charset has none, nothing changes). See :func:`tidy_text` for the same on text.
+    """
+    if space is None or space not in decoded.ids:
+        return decoded
+    ids = decoded.ids
+    keep: list[int] = []
+    for i, label in enumerate(ids):
+        if label != space or (keep and ids[keep[-1]] != space):
+            keep.append(i)
+    while keep and ids[keep[-1]] == space:
+        keep.pop()
+    return dataclasses.replace(
+        decoded, ids=[ids[i] for i in keep], char_confidences=[decoded.char_confidences[i] for i in keep]
+    )
+
+
+def tidy_text(text: str) -> str:
+    """:func:`tidy_spaces` on a decoded text: no space at either end or after another space."""
+    return " ".join(part for part in text.split(" ") if part)
 
 
 def greedy_decode_one(log_probs: torch.Tensor) -> Decoded:

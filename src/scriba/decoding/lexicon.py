@@ -28,7 +28,7 @@ from rapidfuzz import distance, process
 from scriba.charset import Charset
 from scriba.data.corpus import Corpus, read_corpus
 from scriba.decoding.ctc import ctc_char_confidences, summed_scores
-from scriba.decoding.greedy import Decoded, greedy_decode_one
+from scriba.decoding.greedy import Decoded, greedy_decode_one, tidy_text
 from scriba.errors import DataFormatError
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class LexiconDecoder:
         base = greedy[0]
         names: dict[str, None] = {}
         for decoded in greedy:
-            text = self.charset.decode(decoded.ids)
+            text = tidy_text(self.charset.decode(decoded.ids))
             cutoff = max(2, math.ceil(self.max_edit_fraction * len(text)))
             for entry, _, _ in process.extract(
                 text, self.lexicon.texts, scorer=distance.Levenshtein.distance, limit=self.candidates,
@@ -177,7 +177,7 @@ class LexiconDecoder:
         keep_greedy = self.oov_penalty is not None and margin < -self.oov_penalty
         peaks = ctc_char_confidences(log_probs[0], ids[best])
         if keep_greedy or peaks is None or not math.isfinite(margin):
-            in_lexicon = self.charset.decode(base.ids) in self.lexicon
+            in_lexicon = tidy_text(self.charset.decode(base.ids)) in self.lexicon
             return LexiconDecoded(base.ids, base.confidence, base.char_confidences, base.ids, 0.0, in_lexicon)
         confidence = float(np.exp(np.mean(np.log(np.maximum(peaks, 1e-12))))) if peaks else base.confidence
         return LexiconDecoded(list(ids[best]), confidence, peaks, base.ids, margin, True)
