@@ -60,6 +60,15 @@ def _add_data_arguments(parser: argparse.ArgumentParser, required: bool) -> None
     )
 
 
+def _add_unknown_labels_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--unknown-labels",
+        choices=["error", "skip", "score"],
+        default="error",
+        help="labels with characters the model cannot produce: fail, skip them, or score them as errors",
+    )
+
+
 def _read_data(args: argparse.Namespace) -> list[Record]:
     from scriba.data.sources import SourceConfig, read_source
 
@@ -333,12 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(evaluate, required=True)
     evaluate.add_argument("--json", help="write the report here (default: OUT/report.json)")
     evaluate.add_argument("--out", default="evaluation", help="folder for the report and plots (default: evaluation)")
-    evaluate.add_argument(
-        "--unknown-labels",
-        choices=["error", "skip", "score"],
-        default="error",
-        help="labels with characters the model cannot produce: fail, skip them, or score them as errors",
-    )
+    _add_unknown_labels_argument(evaluate)
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--grid", type=int, default=12, help="samples in the image grid")
     evaluate.add_argument("--tta", action="store_true", help=TTA_HELP)
@@ -403,12 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(calibrate, required=False)
     calibrate.add_argument("--config", help="calibrate on this training recipe's validation data instead of --data")
     calibrate.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values")
-    calibrate.add_argument(
-        "--unknown-labels",
-        choices=["error", "skip", "score"],
-        default="error",
-        help="with --data: labels with characters the model cannot produce: fail, skip them, or score them as errors",
-    )
+    _add_unknown_labels_argument(calibrate)
     calibrate.add_argument("--batch-size", type=int, default=32)
     calibrate.set_defaults(handler=_calibrate)
 
