@@ -15,6 +15,7 @@ import torch
 from scriba.charset import Charset
 from scriba.checkpoints import export_best, read_history
 from scriba.config import load_config
+from scriba.errors import ConfigError
 from scriba.model_file import load_model_file, read_metadata
 from scriba.recognizer import Recognizer
 from scriba.training import TrainingInterrupted, build_or_finetune, fit
@@ -81,6 +82,21 @@ def test_export_best_rebuilds_the_model_file_from_checkpoints(tiny_run, tmp_path
     for key, value in original.model.state_dict().items():
         assert torch.equal(value, again.model.state_dict()[key]), key
     assert read_history(tiny_run.run_dir / "csv")[0]["epoch"] == 0
+
+
+def test_select_last_takes_the_end_of_the_run(tiny_run, tmp_path: Path) -> None:
+    out = tmp_path / "last.safetensors"
+    config = load_config(tiny_run.run_dir / "config.yaml", [f"model_out={out}", "training.select=last"])
+    result = export_best(config)  # honours training.select, as fit does at the end of a run
+    state = torch.load(tiny_run.run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    exported = load_model_file(result.model_path)
+    for key, value in exported.model.state_dict().items():
+        assert torch.equal(value, state["state_dict"][f"model.{key}"]), key
+    history = read_history(tiny_run.run_dir / "csv")
+    assert exported.info["metrics"]["checkpoint"] == "last.ckpt"
+    assert result.best_val_cer == exported.info["metrics"]["val/cer"] == history[-1]["val/cer"]
+    with pytest.raises(ConfigError, match="training.select"):
+        load_config(TINY, ["training.select=middle"])
 
 
 def test_fine_tuning_grows_the_charset_and_keeps_old_weights(tiny_model: Path, tmp_path: Path) -> None:

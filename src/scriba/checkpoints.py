@@ -1,4 +1,5 @@
-"""From a run's checkpoints and logs to a model file: ``export_run``, ``export_best``, ``read_history``."""
+"""From a run's checkpoints and logs to a model file: ``export_run``, ``export_best``, ``export_last``,
+``read_history``."""
 
 from __future__ import annotations
 
@@ -74,8 +75,28 @@ def export_run(config: Config, checkpoint: Path, best_score: float, epochs: int,
     return FitResult(model_path, best_score, run_dir)
 
 
+def export_last(config: Config) -> FitResult:
+    """The model file of a run from its last checkpoint (``training.select: last``), scored by the last
+    validation CER in its logs.
+
+    Raises:
+        FileNotFoundError: the run has no ``last.ckpt``.
+    """
+    last = config.run_dir / "checkpoints" / "last.ckpt"
+    if not last.is_file():
+        raise FileNotFoundError(f"no last checkpoint: {last}")
+    state = torch.load(last, map_location="cpu", weights_only=False)
+    scores = [
+        row["val/cer"] for row in read_history(config.run_dir / "csv") if not math.isnan(row.get("val/cer", math.nan))
+    ]
+    return export_run(
+        config, last, scores[-1] if scores else math.nan, int(state.get("epoch", 0)), int(state.get("global_step", 0))
+    )
+
+
 def export_best(config: Config) -> FitResult:
-    """The model file of an existing run from its best checkpoint (e.g. after an interrupted run).
+    """The model file of an existing run from its best checkpoint (e.g. after an interrupted run), or from
+    its last with ``training.select: last``.
 
     Raises:
         FileNotFoundError: the run has no checkpoints.
@@ -84,6 +105,8 @@ def export_best(config: Config) -> FitResult:
     checkpoints = sorted(folder.glob("*.ckpt")) if folder.is_dir() else []
     if not checkpoints:
         raise FileNotFoundError(f"no checkpoints in {folder}")
+    if config.training.select == "last":
+        return export_last(config)
     scored = []
     for path in checkpoints:
         state = torch.load(path, map_location="cpu", weights_only=False)

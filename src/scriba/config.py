@@ -126,6 +126,9 @@ class TrainingConfig:
         grad_clip: gradient norm clipping (0: off).
         patience: early stopping after this many validations without a better val/cer.
         save_top_k: best checkpoints kept.
+        select: which checkpoint becomes the model file: ``best`` by val/cer, or ``last`` (the end of the
+            run; for a final run whose validation data is part of its training data, where val/cer only
+            shows the fit and cannot select).
         val_every_epochs: validate every this many epochs.
         num_workers: data loader worker processes.
         precision: Lightning precision (``32``, ``bf16-mixed``, ``16-mixed``).
@@ -146,6 +149,7 @@ class TrainingConfig:
     grad_clip: float = 5.0
     patience: int = 8
     save_top_k: int = 2
+    select: Literal["best", "last"] = "best"
     val_every_epochs: int = 1
     num_workers: int = 0
     precision: str = "32"
@@ -161,6 +165,8 @@ class TrainingConfig:
             raise ConfigError("training.batch_size, max_epochs and lr must be positive")
         if self.schedule not in ("onecycle", "cosine", "constant"):
             raise ConfigError(f"training.schedule must be onecycle, cosine or constant, not {self.schedule!r}")
+        if self.select not in ("best", "last"):
+            raise ConfigError(f"training.select must be best or last, not {self.select!r}")
 
 
 @dataclass

@@ -27,7 +27,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import DataLoader
 
 from scriba.charset import Charset
-from scriba.checkpoints import FitResult, export_run
+from scriba.checkpoints import FitResult, export_last, export_run
 from scriba.config import Config, save_config
 from scriba.data.dataset import Batch, HandwritingDataset, WidthBucketSampler, collate
 from scriba.data.items import ImageItems
@@ -335,6 +335,8 @@ def fit(config: Config, resume: bool = False, extra_callbacks: list[L.Callback] 
         signal.signal(signal.SIGINT, handler)  # Lightning ignores Ctrl-C from the interruption on
     if trainer.global_rank != 0:
         return FitResult(Path(), math.nan, run_dir)
+    if t.select == "last":
+        return export_last(config)
     best_score = float(best.best_model_score) if best.best_model_score is not None else math.nan
     return export_run(
         config, Path(best.best_model_path or last), best_score, trainer.current_epoch, trainer.global_step
