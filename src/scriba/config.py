@@ -165,8 +165,6 @@ class TrainingConfig:
             raise ConfigError("training.batch_size, max_epochs and lr must be positive")
         if self.schedule not in ("onecycle", "cosine", "constant"):
             raise ConfigError(f"training.schedule must be onecycle, cosine or constant, not {self.schedule!r}")
-        if self.select not in ("best", "last"):
-            raise ConfigError(f"training.select must be best or last, not {self.select!r}")
 
 
 @dataclass
