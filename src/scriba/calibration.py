@@ -126,7 +126,7 @@ def calibrate(
         The best pair (ties: the one nearest to no offsets) and the scores before and after.
 
     Raises:
-        ConfigError: no samples, or as many truths as samples.
+        ConfigError: no samples, or not one truth per sample.
     """
     if not log_probs or len(log_probs) != len(truths):
         raise ConfigError(f"calibration needs labeled samples: got {len(log_probs)} readings, {len(truths)} labels")
@@ -135,16 +135,15 @@ def calibrate(
     blanks = sorted({0.0, *blank_grid})
     spaces = sorted({0.0, *space_grid}) if space is not None else [0.0]
 
-    def errors(blank: float, offset: float) -> int:
-        texts = [tidy_text(charset.decode(ids)) for ids in frames.decode(blank, offset)]
-        return sum(Levenshtein.distance(t, truth) for t, truth in zip(texts, truths, strict=True))
+    def texts(b: float, s: float) -> list[str]:
+        return [tidy_text(charset.decode(ids)) for ids in frames.decode(b, s)]
+
+    def errors(b: float, s: float) -> int:
+        return sum(Levenshtein.distance(t, truth) for t, truth in zip(texts(b, s), truths, strict=True))
 
     _, _, blank, offset = min((errors(b, s), abs(b) + abs(s), b, s) for b in blanks for s in spaces)
-
-    def scores(b: float, s: float) -> dict[str, float]:
-        return summary_metrics([tidy_text(charset.decode(ids)) for ids in frames.decode(b, s)], list(truths))
-
-    return Calibration(blank, offset, len(truths), scores(0.0, 0.0), scores(blank, offset))
+    before, after = (summary_metrics(texts(b, s), list(truths)) for b, s in ((0.0, 0.0), (blank, offset)))
+    return Calibration(blank, offset, len(truths), before, after)
 
 
 def output_layer(model: torch.nn.Module) -> torch.nn.Linear:
