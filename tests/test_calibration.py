@@ -17,7 +17,10 @@ from scriba.model_file import ModelFile, load_model_file
 from scriba.models import build_model
 from scriba.recognizer import Recognizer
 from tests.cli_helpers import assert_one_line_error, run
+from tests.conftest import REPO
+from tests.synthetic import tiny_overrides
 
+TINY = REPO / "configs" / "tiny.yaml"
 CHARSET = Charset("ab ")  # a=1, b=2, space=3
 
 
@@ -120,6 +123,13 @@ def test_cli_calibrate(capsys, tiny_model: Path, word_tables, tmp_path: Path) ->
     code, stdout, _ = run(capsys, "calibrate", str(tiny_model), "--data", str(word_tables.val), "--out", str(out))
     assert code == 0 and "CER" in stdout and out.is_file()
     assert load_model_file(out).info["calibration"][0]["data"] == f"data {word_tables.val}"
+    # --config: the recipe's validation table, the same samples as --data gave.
+    overrides = tiny_overrides(word_tables.train, word_tables.val, tmp_path)
+    recipe = tmp_path / "recipe.safetensors"
+    code, stdout2, _ = run(capsys, "calibrate", str(tiny_model), "--config", str(TINY), "--out", str(recipe),
+                           "--set", *overrides)  # fmt: skip
+    assert code == 0 and stdout2.split(": ", 1)[1] == stdout.split(": ", 1)[1]
+    assert load_model_file(recipe).info["calibration"][0]["data"] == f"validation data of {TINY}"
     assert_one_line_error(*run(capsys, "calibrate", str(tiny_model), "--out", str(out))[::2], "--data", "--config")
     code, _, err = run(capsys, "calibrate", str(tiny_model), "--data", str(tmp_path / "none.csv"), "--out", "x")
     assert_one_line_error(code, err, "none.csv")

@@ -249,27 +249,23 @@ def _average(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from scriba.calibration import calibrate_model_file
     from scriba.config import load_config
     from scriba.data.cleaning import CleaningOptions
     from scriba.evaluate import UnknownLabels
     from scriba.recognizer import Recognizer
-    from scriba.training_data import read_sources
+    from scriba.training_data import validation_records
 
     if (args.config is None) == (args.data is None):
         raise ScribaError("give the labeled data to calibrate on: --data D, or --config C for its validation data")
     recognizer = Recognizer.load(args.model)
     unknown: UnknownLabels = args.unknown_labels
+    cleaning: CleaningOptions | None = None
     if args.config:
-        # As training validates: the recipe's validation sources and label cleaning, unknown characters scored.
-        config = load_config(args.config, args.set)
-        records = read_sources(config, config.data.val)
-        cleaning: CleaningOptions | None = dataclasses.replace(config.data.cleaning, unknown_characters="keep")
+        records, cleaning = validation_records(load_config(args.config, args.set))
         unknown, described = "score", f"validation data of {args.config}"
     else:
-        records, cleaning = _read_data(args), None
+        records = _read_data(args)
         parts = (("data", args.data), ("split", args.split), ("subset", args.subset))
         described = " ".join(f"{name} {value}" for name, value in parts if value)
     result = calibrate_model_file(

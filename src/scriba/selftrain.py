@@ -29,7 +29,7 @@ from scriba.errors import ConfigError, DataFormatError, ImageError
 from scriba.evaluate import evaluate
 from scriba.recognizer import Recognizer
 from scriba.training import fit
-from scriba.training_data import read_sources
+from scriba.training_data import validation_records
 
 log = logging.getLogger(__name__)
 
@@ -164,10 +164,8 @@ def _earlier_pseudo_labels(table: Path) -> PseudoLabels | None:
 
 def validation_cer(config: Config, model: Path) -> float:
     """CER of ``model`` on the config's validation sources, cleaned as training cleans them."""
-    recognizer = Recognizer.load(model)
-    cleaning = dataclasses.replace(config.data.cleaning, unknown_characters="keep")
-    records = read_sources(config, config.data.val)
-    return evaluate(recognizer, records, unknown_labels="score", cleaning=cleaning).cer
+    records, cleaning = validation_records(config)
+    return evaluate(Recognizer.load(model), records, unknown_labels="score", cleaning=cleaning).cer
 
 
 def round_config(config: Config, k: int, start: Path, pseudo: Path) -> Config:

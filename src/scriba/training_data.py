@@ -22,7 +22,7 @@ import torch
 
 from scriba.charset import Charset
 from scriba.config import Config
-from scriba.data.cleaning import CleaningReport, clean
+from scriba.data.cleaning import CleaningOptions, CleaningReport, clean
 from scriba.data.dataset import load_images
 from scriba.data.items import ImageItems, ItemSource, StyledInkItems, SyntheticItems
 from scriba.data.packed import (
@@ -94,6 +94,12 @@ def read_sources(config: Config, sources: list[SourceConfig]) -> list[Record]:
     for source in sources:
         records += read_source(config.data.resolve(source))
     return records
+
+
+def validation_records(config: Config) -> tuple[list[Record], CleaningOptions]:
+    """The recipe's validation records and the cleaning to score a model on them as training validates:
+    the recipe's cleaning, with labels holding characters a model cannot write kept (scored as errors)."""
+    return read_sources(config, config.data.val), dataclasses.replace(config.data.cleaning, unknown_characters="keep")
 
 
 def pseudo_count(records: list[Record]) -> int:
