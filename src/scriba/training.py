@@ -31,7 +31,7 @@ from scriba.checkpoints import FitResult, export_last, export_run
 from scriba.config import Config, save_config
 from scriba.data.dataset import Batch, HandwritingDataset, WidthBucketSampler, collate
 from scriba.data.items import ImageItems
-from scriba.decoding import greedy_decode, tidy_spaces
+from scriba.decoding import greedy_decode, tidy_text
 from scriba.errors import ConfigError, ScribaError
 from scriba.metrics import edit_distance
 from scriba.model_file import load_model_file
@@ -110,10 +110,7 @@ class RecognizerModule(L.LightningModule):
         log_probs, output_lengths = self.model(batch.images, batch.widths)
         loss = F.ctc_loss(log_probs.float(), batch.targets, output_lengths, batch.target_lengths, zero_infinity=True)
         self.log("val/loss", loss, batch_size=len(batch), sync_dist=True)
-        predictions = [
-            self.charset.decode(tidy_spaces(d, self.charset.space_id).ids)
-            for d in greedy_decode(log_probs, output_lengths)
-        ]
+        predictions = [tidy_text(self.charset.decode(d.ids)) for d in greedy_decode(log_probs, output_lengths)]
         for p, t in zip(predictions, batch.texts, strict=True):
             self._val_counts += torch.tensor(
                 [edit_distance(p, t), len(t), edit_distance(p.split(), t.split()), len(t.split()), p == t, 1],
