@@ -14,6 +14,7 @@ from scriba.models import (
     model_args,
     register_model,
 )
+from scriba.models.crnn import row_bands
 
 WIDTHS = [16, 17, 37, 64, 101, 130, 256]
 # (name, input height) pairs covering each architecture at its usual and one other height.
@@ -154,3 +155,31 @@ def test_ctc_shortcut_is_a_training_only_head() -> None:
     assert torch.equal(shortcut(images, widths)[0], log_probs)
     with pytest.raises(ConfigError, match="shortcut"):
         build_model("resnet_crnn", 7, 32, {**SMALL, "shortcut": -1})
+
+
+def test_row_bands_cover_the_rows_like_adaptive_pooling() -> None:
+    assert row_bands(2, 2) == [(0, 1), (1, 2)]
+    assert row_bands(3, 2) == [(0, 2), (1, 3)]
+    assert row_bands(4, 2) == [(0, 2), (2, 4)]
+    assert row_bands(5, 1) == [(0, 5)]
+    features = torch.rand(2, 3, 5, 7)
+    pooled = torch.nn.functional.adaptive_max_pool2d(features, (2, 7))
+    assert torch.equal(torch.cat([features[:, :, a:b].amax(2, keepdim=True) for a, b in row_bands(5, 2)], 2), pooled)
+
+
+def test_rows_let_a_32_px_model_run_taller() -> None:
+    torch.manual_seed(0)
+    short = build_model("resnet_crnn", 7, 32, SMALL).eval()
+    same = build_model("resnet_crnn", 7, 32, {**SMALL, "rows": 2}).eval()
+    tall = build_model("resnet_crnn", 7, 48, {**SMALL, "rows": 2}).eval()
+    same.load_state_dict(short.state_dict())
+    tall.load_state_dict(short.state_dict())  # the LSTMs' input size does not depend on the height
+    images, widths = torch.rand(2, 1, 32, 60), torch.tensor([60, 41])
+    # At the height the map already has 2 rows, pooling to 2 rows changes nothing.
+    assert torch.equal(same(images, widths)[0], short(images, widths)[0])
+    log_probs, lengths = tall(torch.rand(2, 1, 48, 60), widths)
+    assert log_probs.shape == (15, 2, 7) and lengths.tolist() == [15, 11]
+    with pytest.raises(ConfigError, match="rows"):
+        build_model("resnet_crnn", 7, 32, {**SMALL, "rows": 3})
+    with pytest.raises(ConfigError, match="rows"):
+        build_model("resnet_crnn", 7, 48, {**SMALL, "rows": 2, "column_pool": True})

@@ -148,6 +148,10 @@ class ResNetCRNNArgs:
         column_pool: take the maximum over the feature map's rows instead of stacking them, so the LSTMs
             see one feature vector per column whatever the input height (Retsinas et al. 2022).
         shortcut: loss weight of an auxiliary CTC head on the conv features (0: none); training only.
+        rows: feature-map rows the LSTMs see (0: all of them, height / 16). Otherwise the map is
+            max-pooled over overlapping row bands down to this many, so the LSTMs' input size does not
+            depend on the input height: a model trained 32 px high (2 rows) can be fine-tuned 48 px high
+            with ``rows: 2``. ``column_pool`` is the case of one row.
     """
 
     channels: tuple[int, int, int, int] = (32, 64, 128, 256)
@@ -157,10 +161,21 @@ class ResNetCRNNArgs:
     dropout: float = 0.2
     column_pool: bool = False
     shortcut: float = 0.0
+    rows: int = 0
 
     def __post_init__(self) -> None:
         if self.shortcut < 0:
             raise ValueError(f"resnet_crnn shortcut weight must be >= 0, got {self.shortcut}")
+        if self.rows < 0:
+            raise ValueError(f"resnet_crnn rows must be >= 0, got {self.rows}")
+        if self.rows and self.column_pool:
+            raise ValueError("resnet_crnn takes column_pool or rows, not both")
+
+
+def row_bands(height: int, rows: int) -> list[tuple[int, int]]:
+    """``rows`` bands [start, end) covering ``height`` rows, as adaptive pooling cuts them (overlapping
+    where ``rows`` does not divide ``height``: 3 rows to 2 gives [0, 2) and [1, 3))."""
+    return [(i * height // rows, -(-(i + 1) * height // rows)) for i in range(rows)]
 
 
 class BasicBlock(nn.Module):
@@ -207,7 +222,12 @@ class ResNetCRNN(RecognitionModel):
                 layers.append(BasicBlock(in_channels, channels, stride if i == 0 else (1, 1)))
                 in_channels = channels
         self.features = nn.Sequential(*layers)
-        in_features = in_channels * (1 if args.column_pool else input_height // 16)
+        map_rows = input_height // 16
+        if args.rows > map_rows:
+            raise ValueError(f"resnet_crnn rows={args.rows} needs an input at least {16 * args.rows} px high")
+        # Fixed slices rather than adaptive_max_pool2d: ONNX exports that only where the sizes divide.
+        self._bands = row_bands(map_rows, args.rows) if args.rows else []
+        in_features = in_channels * (1 if args.column_pool else args.rows or map_rows)
         self.head = SequenceHead(in_features, num_classes, args.hidden, args.layers, args.dropout)
         self.shortcut = CTCShortcut(in_features, num_classes) if args.shortcut > 0 else None
 
@@ -217,7 +237,11 @@ class ResNetCRNN(RecognitionModel):
 
     def _features(self, images: torch.Tensor) -> torch.Tensor:
         features = self.features(images)
-        return features.amax(dim=2, keepdim=True) if self.args.column_pool else features
+        if self.args.column_pool:
+            return features.amax(dim=2, keepdim=True)
+        if self._bands:
+            return torch.cat([features[:, :, a:b].amax(dim=2, keepdim=True) for a, b in self._bands], dim=2)
+        return features
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = self.output_lengths(widths)
