@@ -225,9 +225,11 @@ class ResNetCRNN(RecognitionModel):
         map_rows = input_height // 16
         if args.rows > map_rows:
             raise ValueError(f"resnet_crnn rows={args.rows} needs an input at least {16 * args.rows} px high")
+        # Rows pooled to bands before the LSTMs (column_pool: one band of all rows; none: rows stacked).
         # Fixed slices rather than adaptive_max_pool2d: ONNX exports that only where the sizes divide.
-        self._bands = row_bands(map_rows, args.rows) if args.rows else []
-        in_features = in_channels * (1 if args.column_pool else args.rows or map_rows)
+        pooled_rows = 1 if args.column_pool else args.rows
+        self._bands = row_bands(map_rows, pooled_rows) if pooled_rows else []
+        in_features = in_channels * (pooled_rows or map_rows)
         self.head = SequenceHead(in_features, num_classes, args.hidden, args.layers, args.dropout)
         self.shortcut = CTCShortcut(in_features, num_classes) if args.shortcut > 0 else None
 
@@ -237,8 +239,6 @@ class ResNetCRNN(RecognitionModel):
 
     def _features(self, images: torch.Tensor) -> torch.Tensor:
         features = self.features(images)
-        if self.args.column_pool:
-            return features.amax(dim=2, keepdim=True)
         if self._bands:
             return torch.cat([features[:, :, a:b].amax(dim=2, keepdim=True) for a, b in self._bands], dim=2)
         return features
