@@ -1,10 +1,13 @@
-"""crop_to_ink and Preprocessing.margin: framing writing the same way whatever the image's margins."""
+"""crop_to_ink, writing_line and Preprocessing.margin / tall_band: framing writing the same way whatever the
+image's margins."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+import pytest
 
-from scriba.data.images import Preprocessing, crop_to_ink
+from scriba.data.images import Preprocessing, crop_to_ink, writing_line
 
 
 def _page(draw, top: int, left: int, size: tuple[int, int] = (200, 400), paper: int = 255) -> np.ndarray:
@@ -40,3 +43,54 @@ def test_specks_blank_pages_and_paper_tone(draw) -> None:
     assert cropped.shape[0] < 50 and cropped[0, 0] >= 220  # padded with the paper's tone
     blank = np.full((40, 80), 250, np.uint8)
     assert crop_to_ink(blank, 0.1) is blank
+
+
+def _loose_crop(draw, label_on_the_line: bool = False) -> np.ndarray:
+    """A 64x284 loose crop of a form field: a neighbouring field cut by the top edge, the printed label
+    (bold) above the handwriting (rows 32-47), the next field's label cut by the bottom edge."""
+    crop = np.full((64, 284), 255, np.uint8)
+    crop[:3, 150:260] = 0  # the bottom of the handwritten digits of the field above
+    cv2.putText(crop, "PRENOM", (20, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 0, 2)  # rows ~11-20, bold
+    crop[32:48, 40:200] = draw(160, 16, seed=5)
+    if label_on_the_line:
+        cv2.putText(crop, "NOM", (2, 44), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 0, 2)
+    crop[61:, 10:120] = 0  # the top of the next field's printed label
+    return crop
+
+
+def test_writing_line_keeps_the_handwriting_not_the_label_nor_the_cut_fields(draw) -> None:
+    crop = _loose_crop(draw)
+    ink_rows = np.flatnonzero((crop[32:48] < 128).any(axis=1)) + 32
+    line = writing_line(crop)
+    assert line.shape[1] == 284  # full width
+    # The handwriting's rows, padded by 0.6 of their height (found by Otsu, so allow a row either way).
+    height = ink_rows[-1] - ink_rows[0] + 1
+    assert abs(line.shape[0] - 2.2 * height) <= 3
+    top = next(y for y in range(64 - len(line) + 1) if np.array_equal(crop[y : y + len(line)], line))
+    assert 20 < top <= ink_rows[0] and top + len(line) > ink_rows[-1]  # the handwriting, below the label
+    assert top + len(line) < 61  # not the next field's label
+    same_line = writing_line(_loose_crop(draw, label_on_the_line=True))
+    assert abs(same_line.shape[0] - line.shape[0]) <= 2  # a label beside the writing stays with it
+
+
+def test_writing_line_leaves_tight_and_blank_crops_alone(draw) -> None:
+    tight = draw(200, 40)
+    tight[:, 100:102] = 0  # a stroke from the top edge to the bottom one: everything touches an edge
+    assert writing_line(tight) is tight
+    blank = np.full((64, 200), 250, np.uint8)
+    assert writing_line(blank) is blank
+
+
+def test_tall_band_crops_only_images_taller_than_tall_height(draw) -> None:
+    band = Preprocessing(height=32, tall_height=44, tall_band=True)
+    widen = Preprocessing(height=32, tall_height=44)
+    crop = _loose_crop(draw)
+    line = writing_line(crop)
+    assert band.apply(crop).shape == (32, round(284 * 32 / line.shape[0]))  # the line scaled to 32 px
+    assert widen.apply(crop).shape == (32, round(284 * 32 / 44))
+    short = draw(284, 40)
+    assert np.array_equal(band.apply(short), widen.apply(short))  # not taller than 44: as before
+    assert Preprocessing.from_dict({"height": 32, "tall_height": 44}).tall_band is False  # older model files
+    for bad in ({"tall_band": True}, {"tall_band": True, "tall_height": 44, "mode": "fixed"}):
+        with pytest.raises(ValueError, match="tall_band"):
+            Preprocessing(height=32, **bad)

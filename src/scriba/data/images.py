@@ -91,6 +91,8 @@ class Preprocessing:
             were this tall. Meant for loose crops (a form field cut with the rows above and below it): their
             writing is a small part of the height, and scaling the whole crop to ``height`` would leave it
             too few frames. On the Kaggle names, 44 halves the CER of the tall crops.
+        tall_band: with ``tall_height``: crop an image taller than ``tall_height`` to its line of writing first
+            (:func:`writing_line`), so the writing of a loose crop is scaled as large as a tight crop's.
     """
 
     height: int = 32
@@ -101,6 +103,7 @@ class Preprocessing:
     margin: float = -1.0
     stretch: float = 1.0
     tall_height: int = 0
+    tall_band: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in ("keep_ratio", "fixed"):
@@ -111,6 +114,8 @@ class Preprocessing:
             raise ValueError(f"preprocessing stretch must be between 0.25 and 4, got {self.stretch}")
         if self.tall_height < 0:
             raise ValueError(f"preprocessing tall_height must be 0 (off) or a height in pixels, got {self.tall_height}")
+        if self.tall_band and (self.mode != "keep_ratio" or not self.tall_height):
+            raise ValueError("preprocessing tall_band needs mode keep_ratio and a tall_height")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,6 +128,8 @@ class Preprocessing:
         """Resize a uint8 dark-on-light image: (H, W) -> (height, W') uint8."""
         if self.margin >= 0:
             gray = crop_to_ink(gray, self.margin)
+        if self.tall_band and gray.shape[0] > self.tall_height:
+            gray = writing_line(gray)
         h, w = gray.shape
         if self.mode == "fixed":
             scale = min(self.height / h, self.width / w)
@@ -153,6 +160,37 @@ def crop_to_ink(gray: np.ndarray, margin: float) -> np.ndarray:
     # Pad with the paper's own tone (a bright percentile), not pure white, so scans keep their look.
     paper = int(np.percentile(gray, 90))
     return cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
+
+
+def writing_line(gray: np.ndarray) -> np.ndarray:
+    """Crop a loose crop of a form field to its line of writing, keeping the full width.
+
+    A loose crop holds the field's printed label above the writing and, cut by the crop's top and bottom
+    edges, pieces of the neighbouring fields. Ink (Otsu's threshold after an opening that drops specks)
+    that touches the top or bottom edge is ignored; the rest falls into bands of rows (gaps of up to 3
+    rows close); the line of writing is the lowest band at least 0.6 as tall as the tallest (the printed
+    label sits above the writing, and is no taller), padded by 0.6 of its height above and below.
+    The constants were chosen on the Kaggle names' `val` part (pad 0.4 / 0.6 / 0.8; "tallest band" and
+    "most ink" picked the bold printed label too often). An image without such ink is returned unchanged.
+    """
+    h = gray.shape[0]
+    if float(gray.max()) - float(gray.min()) < 32:  # blank paper: Otsu would split noise
+        return gray
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    top = stats[:, cv2.CC_STAT_TOP]
+    inside = (top > 0) & (top + stats[:, cv2.CC_STAT_HEIGHT] < h)
+    inside[0] = False  # label 0 is the paper
+    rows = np.flatnonzero(inside[labels].any(axis=1))
+    if not len(rows):
+        return gray
+    breaks = np.flatnonzero(np.diff(rows) > 4)  # more than 3 blank rows between two ink rows
+    starts, ends = rows[np.r_[0, breaks + 1]], rows[np.r_[breaks, len(rows) - 1]] + 1
+    heights = ends - starts
+    line = np.flatnonzero(heights >= 0.6 * heights.max())[-1]
+    pad = round(0.6 * heights[line])
+    return gray[max(0, starts[line] - pad) : min(h, ends[line] + pad)]
 
 
 def _interpolation(scale: float) -> int:
