@@ -73,6 +73,17 @@ def test_writing_line_keeps_the_handwriting_not_the_label_nor_the_cut_fields(dra
     assert abs(same_line.shape[0] - line.shape[0]) <= 2  # a label beside the writing stays with it
 
 
+def test_writing_line_keeps_thin_strokes_whole() -> None:
+    # A pen line one pixel wide (an opening would erase it, leaving the printed label as the only line).
+    crop = np.full((64, 284), 255, np.uint8)
+    cv2.putText(crop, "NOM", (20, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.45, 0, 2)
+    for x in range(40, 200, 20):  # capitals 14 px tall, drawn with a 1-px line
+        cv2.polylines(crop, [np.array([[x, 46], [x + 6, 32], [x + 12, 46]], np.int32)], False, 0, thickness=1)
+    line = writing_line(crop)
+    assert 32 <= len(line) <= 34  # rows 32-46 (15) + 2 x 0.6 x 15
+    assert (line < 128).sum() == (crop[32:47] < 128).sum()  # all of the writing, none of the label
+
+
 def test_writing_line_leaves_tight_and_blank_crops_alone(draw) -> None:
     tight = draw(200, 40)
     tight[:, 100:102] = 0  # a stroke from the top edge to the bottom one: everything touches an edge
