@@ -144,16 +144,26 @@ class Preprocessing:
         return cv2.resize(gray, (new_w, self.height), interpolation=_interpolation(self.height / h))
 
 
+def otsu_ink(gray: np.ndarray) -> np.ndarray | None:
+    """The ink of a dark-on-light image as a uint8 0/1 mask (Otsu's threshold), or None for blank paper
+    (less than 32 gray levels between darkest and lightest), where Otsu's threshold would split noise."""
+    if float(gray.max()) - float(gray.min()) < 32:
+        return None
+    return cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)[1]
+
+
 def crop_to_ink(gray: np.ndarray, margin: float) -> np.ndarray:
     """Crop a dark-on-light image to its ink and pad ``margin`` x the ink's height of paper on every side.
 
     Ink is what Otsu's threshold separates from the paper, after an opening that drops isolated specks
     (scanner dust, JPEG noise); an image without ink is returned unchanged.
     """
-    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    ink = otsu_ink(gray)
+    if ink is None:  # blank paper: nothing to frame
+        return gray
     ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    if not len(rows) or float(gray.max()) - float(gray.min()) < 32:  # blank paper: nothing to frame
+    if not len(rows):
         return gray
     crop = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     pad = round(margin * crop.shape[0])
@@ -166,7 +176,7 @@ def writing_line(gray: np.ndarray) -> np.ndarray:
     """Crop a loose crop of a form field to its line of writing, keeping the full width.
 
     A loose crop holds the field's printed label above the writing and, cut by the crop's top and bottom
-    edges, pieces of the neighbouring fields. Ink (Otsu's threshold) in connected pieces of at least 5
+    edges, pieces of the neighbouring fields. Ink (:func:`otsu_ink`) in connected pieces of at least 5
     pixels (not specks) that come within 2 rows of neither edge falls into bands of rows (gaps of up to
     3 rows close); the line of writing is the lowest band at least 0.6 as tall as the tallest (the
     printed label sits above the writing, and is no taller), padded by 0.6 of its height above and below.
@@ -175,9 +185,9 @@ def writing_line(gray: np.ndarray) -> np.ndarray:
     label (13 of 1,688). An image without such ink is returned unchanged.
     """
     h = gray.shape[0]
-    if float(gray.max()) - float(gray.min()) < 32:  # blank paper: Otsu would split noise
+    ink = otsu_ink(gray)
+    if ink is None:
         return gray
-    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     top = stats[:, cv2.CC_STAT_TOP]
     inside = (top > 2) & (top + stats[:, cv2.CC_STAT_HEIGHT] < h - 2) & (stats[:, cv2.CC_STAT_AREA] >= 5)
