@@ -1,5 +1,5 @@
-"""crop_to_ink, writing_line and Preprocessing.margin / tall_band: framing writing the same way whatever the
-image's margins."""
+"""crop_to_ink, writing_line and Preprocessing.margin / tall_band / band_above: framing writing the same way
+whatever the image's margins."""
 
 from __future__ import annotations
 
@@ -105,3 +105,36 @@ def test_tall_band_crops_only_images_taller_than_tall_height(draw) -> None:
     for bad in ({"tall_band": True}, {"tall_band": True, "tall_height": 44, "mode": "fixed"}):
         with pytest.raises(ValueError, match="tall_band"):
             Preprocessing(height=32, **bad)
+
+
+def test_band_above_zero_scales_up_small_writing_in_tight_crops(draw) -> None:
+    # A tight 36-px crop whose writing (12 px) fills a third of it: tall_band alone leaves it (not taller than
+    # tall_height); band_above=0 cuts it to the writing, which then fills the 32 px like a large hand's.
+    crop = np.full((36, 200), 255, np.uint8)
+    crop[6:18, 20:140] = draw(120, 12, seed=7)
+    every = Preprocessing(height=32, tall_height=44, tall_band=True, band_above=0)
+    tall_only = Preprocessing(height=32, tall_height=44, tall_band=True)
+    line = writing_line(crop)
+    assert len(line) < 36
+    assert every.apply(crop).shape == (32, round(200 * 32 / len(line)))
+    assert np.array_equal(tall_only.apply(crop), Preprocessing(height=32, tall_height=44).apply(crop))
+    ink_rows = [int((p.apply(crop) < 128).any(axis=1).sum()) for p in (every, tall_only)]
+    assert ink_rows[0] >= 1.4 * ink_rows[1]  # the writing is scaled 36 / 22 times larger (15 rows against 9)
+    above_40 = Preprocessing(height=32, tall_height=44, tall_band=True, band_above=40)
+    assert np.array_equal(above_40.apply(crop), tall_only.apply(crop))  # 36 px: not cut at 40
+    assert Preprocessing.from_dict({"height": 32, "tall_height": 44, "tall_band": True}).band_above is None
+    for bad in ({"band_above": 0}, {"tall_band": True, "band_above": -1}):
+        with pytest.raises(ValueError, match="band_above"):
+            Preprocessing(height=32, tall_height=44, **bad)
+
+
+def test_tight_crops_whose_writing_touches_an_edge_stay_whole() -> None:
+    # 31 px: a small printed label at the top, the name (20 px tall) below it touching the bottom edge.
+    crop = np.full((31, 284), 255, np.uint8)
+    cv2.putText(crop, "PRENOM", (4, 9), cv2.FONT_HERSHEY_SIMPLEX, 0.25, 0, 1)  # rows ~4-9
+    for x in range(20, 200, 24):
+        cv2.line(crop, (x, 12), (x + 8, 30), 0, 2)  # the name's strokes run into the bottom edge
+    assert len(writing_line(crop)) < 20  # as a loose crop, the label would be taken for the writing
+    assert writing_line(crop, tight=True) is crop
+    every = Preprocessing(height=32, tall_height=44, tall_band=True, band_above=0)
+    assert np.array_equal(every.apply(crop), Preprocessing(height=32, tall_height=44).apply(crop))
