@@ -204,8 +204,9 @@ def writing_line(gray: np.ndarray, tight: bool = False) -> np.ndarray:
         return gray
     _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     top = stats[:, cv2.CC_STAT_TOP]
-    inside = (top > 2) & (top + stats[:, cv2.CC_STAT_HEIGHT] < h - 2) & (stats[:, cv2.CC_STAT_AREA] >= 5)
-    inside[0] = False  # label 0 is the paper
+    pieces = stats[:, cv2.CC_STAT_AREA] >= 5  # not specks
+    pieces[0] = False  # label 0 is the paper
+    inside = pieces & (top > 2) & (top + stats[:, cv2.CC_STAT_HEIGHT] < h - 2)
     rows = np.flatnonzero(inside[labels].any(axis=1))
     if not len(rows):
         return gray
@@ -214,8 +215,7 @@ def writing_line(gray: np.ndarray, tight: bool = False) -> np.ndarray:
     heights = ends - starts
     line = np.flatnonzero(heights >= 0.6 * heights.max())[-1]
     if tight:
-        at_edge = ~inside & (stats[:, cv2.CC_STAT_AREA] >= 5)
-        at_edge[0] = False
+        at_edge = pieces & ~inside
         if at_edge.any() and stats[at_edge, cv2.CC_STAT_HEIGHT].max() > 2.5 * heights[line]:
             return gray
     pad = round(0.6 * heights[line])
