@@ -60,11 +60,28 @@ def test_load_yaml(recipe: Path) -> None:
     assert config.run_dir == Path("runs") / "test_run"
 
 
-def test_relative_source_paths_resolve_against_root(recipe: Path) -> None:
+def test_relative_source_paths_resolve_against_root(recipe: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(recipe.parent)  # no train.csv here
     config = load_config(recipe)
     assert config.data.resolve(config.data.train[0]).path == str(Path("/data") / "train.csv")
     absolute = SourceConfig(path="/elsewhere/x.csv")
     assert config.data.resolve(absolute).path == "/elsewhere/x.csv"
+
+
+def test_relative_paths_that_exist_from_the_working_directory_are_taken_as_given(
+    recipe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sources follow the rule of corpora and lexicons: a run's own table (``runs/x/pseudo_round1.csv``)
+    needs no absolute path in a recipe."""
+    monkeypatch.chdir(recipe.parent)
+    table = Path("runs") / "x" / "pseudo_round1.csv"
+    table.parent.mkdir(parents=True)
+    table.write_text("path,text\n", encoding="utf-8")
+    config = load_config(recipe, [f"data.train.0.path={table}"])
+    assert config.data.resolve(config.data.train[0]).path == str(table)
+    assert config.data.locate(str(table)) == table
+    assert config.data.resolve(config.data.train[1]).path == str(Path("/data") / "iam")  # not here: under root
+    assert config.data.locate("iam") == Path("/data") / "iam"
 
 
 def test_overrides(recipe: Path) -> None:

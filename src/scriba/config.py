@@ -1,7 +1,8 @@
 """Typed training configuration: YAML files plus ``--set a.b=c`` overrides, validated on load.
 
-Relative dataset paths are resolved against ``data.root`` (default ``../shared/data``, or the
-``SCRIBA_DATA`` environment variable); relative output paths against the working directory.
+A relative path to data (a source, a corpus, a lexicon, unlabeled images) is taken from the working
+directory when it exists there, else under ``data.root`` (default ``../shared/data``, or the ``SCRIBA_DATA``
+environment variable); relative output paths are taken from the working directory.
 """
 
 from __future__ import annotations
@@ -99,17 +100,15 @@ class DataConfig:
             raise ConfigError("data.ink_drift needs data.ink_styles above 0 (the drift is part of the random styles)")
 
     def locate(self, where: str) -> Path:
-        """A file named in the config beside the sources (a corpus, a lexicon, unlabeled images): as given
-        when it exists (absolute, or from the working directory), else under ``root``."""
+        """A path to data named in the config (a source, a corpus, a lexicon, unlabeled images): as given
+        when it exists (absolute, or from the working directory, e.g. a run's pseudo-label table
+        ``runs/<name>/pseudo_round1.csv``), else under ``root`` (e.g. ``names/labels.csv``)."""
         path = Path(where)
         return path if path.is_absolute() or path.exists() else Path(self.root) / path
 
     def resolve(self, source: SourceConfig) -> SourceConfig:
-        """The source with its path made absolute against ``root``."""
-        path = Path(source.path)
-        if not path.is_absolute():
-            path = Path(self.root) / path
-        return dataclasses.replace(source, path=str(path))
+        """The source with its path found by :meth:`locate` (the same rule for every path to data)."""
+        return dataclasses.replace(source, path=str(self.locate(source.path)))
 
 
 @dataclass
