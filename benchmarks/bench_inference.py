@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import torch
 
-from scriba.data.ink import render_ink
+from scriba.data.ink import InkStyle, render_ink
 from scriba.data.sources import SourceConfig, read_source
 from scriba.recognizer import Recognizer
 
@@ -31,8 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 
 
-def image_sets(model: str, out: Path, count: int) -> list[tuple[str, list[Path]]]:
-    """Sets of up to ``count`` image files of the model's kind of data, each with what it is."""
+def image_sets(model: str, out: Path, count: int, ink_style: InkStyle) -> list[tuple[str, list[Path]]]:
+    """Sets of up to ``count`` image files of the model's kind of data (ink drawn in the model's style),
+    each with what it is."""
     if model == "names" and (SHARED / "names").is_dir():
         records = read_source(SourceConfig(str(SHARED / "names" / "labels.csv"), kind="table"))[:count]
         return [("Kaggle names (324x36 JPEG)", [Path(str(r.image)) for r in records if r.image is not None])]
@@ -43,7 +44,7 @@ def image_sets(model: str, out: Path, count: int) -> list[tuple[str, list[Path]]
             paths = []
             for i, record in enumerate(records):
                 paths.append(out / f"{kind}_{i}.png")
-                cv2.imwrite(str(paths[-1]), render_ink(record.ink or []))
+                cv2.imwrite(str(paths[-1]), render_ink(record.ink or [], ink_style))
             sets.append((f"IAM-OnDB testset_t {kind.split('_')[-1]} (PNG)", paths))
         return sets
     folder = REPO / "examples" / ("names" if model == "names" else "")
@@ -77,7 +78,7 @@ def main() -> None:
         for name in args.models:
             recognizer = Recognizer.load(name, tta=args.tta, lexicon=args.lexicon)
             params = sum(p.numel() for p in recognizer.model.parameters()) / 1e6
-            for what, paths in image_sets(name, Path(tmp), args.count):
+            for what, paths in image_sets(name, Path(tmp), args.count, recognizer.model_file.ink_style):
                 prepared = [recognizer.prepare(p) for p in paths]
                 recognizer.read_prepared(prepared[:8])  # warm-up
                 for batch in (1, 32):

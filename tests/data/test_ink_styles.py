@@ -17,6 +17,7 @@ from scriba.data.ink import (
     RULED_SPACING_RANGE,
     STYLE_VARIATION,
     InkStyle,
+    deskew_angle,
     render_ink,
     sample_ink_style,
 )
@@ -186,6 +187,37 @@ def test_wobble_bends_the_baseline() -> None:
     wavy = _ink_rows_center(render_ink(_line(), InkStyle(wobble=0.2, wobble_period=3.0)))
     assert np.nanstd(flat[20:]) < 0.3
     assert np.nanstd(wavy[20:]) > 2.0
+
+
+def _written_line(rise_degrees: float, length: float = 1200.0) -> list[np.ndarray]:
+    """Letter-like zigzags (40 units tall, one every 30) along a line rising by ``rise_degrees`` (y down)."""
+    t = np.linspace(0, 1, int(length))
+    x = t * length
+    y = (np.sin(x * 2 * np.pi / 30) * 0.5 + 0.5) * 40 - np.tan(np.deg2rad(rise_degrees)) * x
+    return [np.stack([x, y], axis=1)]
+
+
+def test_deskew_levels_a_sloped_line_of_writing() -> None:
+    level = render_ink(_written_line(0))
+    sloped = _written_line(12)
+    assert abs(np.rad2deg(deskew_angle(np.concatenate(sloped))) + 12) <= 1  # y down: rising needs a negative turn
+    plain = render_ink(sloped)
+    turned = render_ink(sloped, InkStyle(deskew=True))
+    # Unturned, the line's y spans ~6x the letters' height, so the whole line is drawn ~6x smaller.
+    assert plain.shape[1] < 0.25 * level.shape[1]
+    assert abs(turned.shape[0] - level.shape[0]) <= 0.1 * level.shape[0]
+    assert abs(turned.shape[1] - level.shape[1]) <= 0.1 * level.shape[1]
+    assert (turned < 128).sum() > 3 * (plain < 128).sum()  # letters at full size: far more ink
+
+
+@pytest.mark.parametrize(
+    "strokes", [_written_line(0), _written_line(10, length=150.0), [np.array([[3.0, 4.0]])], [_line()[0][:, ::-1]]]
+)
+def test_deskew_leaves_level_and_short_writing_as_it_is(strokes: list[np.ndarray]) -> None:
+    """A word's narrowest band is no guide to its baseline (a descender at one end), so short writing is
+    not turned; level writing needs no turn."""
+    assert deskew_angle(np.concatenate(strokes)) == 0.0
+    np.testing.assert_array_equal(render_ink(strokes, InkStyle(deskew=True)), render_ink(strokes))
 
 
 def test_jitter_is_seeded_noise() -> None:

@@ -57,6 +57,9 @@ class InkStyle:
         jpeg_quality: JPEG compression quality 1..100 (0 off).
         ruled_lines: spacing of horizontal ruled lines through the baseline, in band heights (0 off).
         ruled_level: gray level of the ruled lines.
+        deskew: turn the writing so that it runs level before drawing it (see :func:`deskew_angle`):
+            a line written rising or falling across a whiteboard otherwise spans a tall band of y, and
+            the size normalization draws its letters small.
     """
 
     band_height: float = 40.0
@@ -82,6 +85,7 @@ class InkStyle:
     jpeg_quality: int = 0
     ruled_lines: float = 0.0
     ruled_level: int = 170
+    deskew: bool = False
 
     def __post_init__(self) -> None:
         positive = ("band_height", "stroke_width", "scale", "aspect", "wobble_period", "supersample")
@@ -214,6 +218,37 @@ def split_strokes(points: np.ndarray) -> Ink:
     return [s for s in strokes if len(s)]
 
 
+# The turns deskew_angle tries: whiteboard lines in IAM-OnDB rise by up to ~15 degrees.
+DESKEW_ANGLES = np.deg2rad(np.arange(-20.0, 20.5, 1.0))
+# Writing shorter than this many band heights (a word or two) is left as it is: its narrowest band is
+# found at any angle (a descender at one end, a capital at the other), not along its baseline.
+DESKEW_MIN_LENGTH = 10.0
+
+
+def deskew_angle(points: np.ndarray) -> float:
+    """The turn (radians, of DESKEW_ANGLES) after which the points' y spans the narrowest band between its
+    5th and 95th percentile: the direction the writing runs in, the band the rendering normalizes.
+    0 for writing shorter than DESKEW_MIN_LENGTH times that band (both measured after the turn).
+
+    Written by hand: no library here estimates the skew of pen trajectories (image deskewing in OpenCV
+    works on pixels), and a search over 41 angles of a few thousand points takes about a millisecond.
+    """
+    centred = points - points.mean(axis=0)
+    ys = np.outer(centred[:, 0], -np.sin(DESKEW_ANGLES)) + np.outer(centred[:, 1], np.cos(DESKEW_ANGLES))
+    low, high = np.percentile(ys, [5, 95], axis=0)
+    best = int(np.argmin(high - low))
+    angle = float(DESKEW_ANGLES[best])
+    length = np.ptp(centred[:, 0] * math.cos(angle) + centred[:, 1] * math.sin(angle))
+    return angle if length > DESKEW_MIN_LENGTH * (high[best] - low[best]) else 0.0
+
+
+def _turn(strokes: list[np.ndarray], angle: float) -> list[np.ndarray]:
+    """The strokes turned by ``angle`` about the origin (x' = x cos a + y sin a, y' = y cos a - x sin a)."""
+    c, s = math.cos(angle), math.sin(angle)
+    rotation = np.array([[c, -s], [s, c]], np.float32)
+    return [stroke @ rotation for stroke in strokes]
+
+
 def render_ink(strokes: Ink, style: InkStyle | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
     """Draw strokes as dark ink on light paper.
 
@@ -235,6 +270,8 @@ def render_ink(strokes: Ink, style: InkStyle | None = None, rng: np.random.Gener
     strokes = [s for s in strokes if len(s)]
     if not strokes:
         raise DataFormatError("ink has no points")
+    if style.deskew:
+        strokes = _turn(strokes, deskew_angle(np.concatenate(strokes)))
     points = np.concatenate(strokes)
     low, high = np.percentile(points[:, 1], [5, 95])
     span = max(float(high - low), 1e-6)
