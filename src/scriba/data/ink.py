@@ -59,7 +59,7 @@ class InkStyle:
         ruled_level: gray level of the ruled lines.
         deskew: turn the writing so that it runs level before drawing it (see :func:`deskew_angle`):
             a line written rising or falling across a whiteboard otherwise spans a tall band of y, and
-            the size normalization draws its letters small.
+            the size normalization draws its letters small. Writing of one stroke is never turned.
     """
 
     band_height: float = 40.0
@@ -270,7 +270,7 @@ def render_ink(strokes: Ink, style: InkStyle | None = None, rng: np.random.Gener
     strokes = [s for s in strokes if len(s)]
     if not strokes:
         raise DataFormatError("ink has no points")
-    if style.deskew:
+    if style.deskew and len(strokes) > 1:  # one stroke is a dash or a rule: its band is its own slope
         strokes = _turn(strokes, deskew_angle(np.concatenate(strokes)))
     points = np.concatenate(strokes)
     low, high = np.percentile(points[:, 1], [5, 95])
