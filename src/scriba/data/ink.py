@@ -218,7 +218,8 @@ def split_strokes(points: np.ndarray) -> Ink:
     return [s for s in strokes if len(s)]
 
 
-# The turns deskew_angle tries: whiteboard lines in IAM-OnDB rise by up to ~15 degrees.
+# The turns deskew_angle tries: IAM-OnDB's testset_t lines need up to 7 degrees (99th percentile); 20 leaves
+# room for writing on a tablet or a web page's canvas.
 DESKEW_ANGLES = np.deg2rad(np.arange(-20.0, 20.5, 1.0))
 # Writing shorter than this many band heights (a word or two) is left as it is: its narrowest band is
 # found at any angle (a descender at one end, a capital at the other), not along its baseline.
@@ -231,7 +232,7 @@ def deskew_angle(points: np.ndarray) -> float:
     0 for writing shorter than DESKEW_MIN_LENGTH times that band (both measured after the turn).
 
     Written by hand: no library here estimates the skew of pen trajectories (image deskewing in OpenCV
-    works on pixels), and a search over 41 angles of a few thousand points takes about a millisecond.
+    works on pixels), and the search over 41 angles takes 0.3 ms for a line of IAM-OnDB (~700 points).
     """
     centred = points - points.mean(axis=0)
     ys = np.outer(centred[:, 0], -np.sin(DESKEW_ANGLES)) + np.outer(centred[:, 1], np.cos(DESKEW_ANGLES))
@@ -270,7 +271,7 @@ def render_ink(strokes: Ink, style: InkStyle | None = None, rng: np.random.Gener
     strokes = [s for s in strokes if len(s)]
     if not strokes:
         raise DataFormatError("ink has no points")
-    if style.deskew and len(strokes) > 1:  # one stroke is a dash or a rule: its band is its own slope
+    if style.deskew and len(strokes) > 1:  # one stroke (a dash, a rule): turned level, its band is the pen's width
         strokes = _turn(strokes, deskew_angle(np.concatenate(strokes)))
     points = np.concatenate(strokes)
     low, high = np.percentile(points[:, 1], [5, 95])
