@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -121,10 +122,25 @@ def test_set_preprocessing_copies_a_model_with_other_settings(capsys, tiny_model
     assert all(torch.equal(a, b) for a, b in zip(tuned.model.state_dict().values(),
                                                  original.model.state_dict().values(), strict=True))  # fmt: skip
     for bad, message in (("hieght=4", "unknown preprocessing field"), ("height=64", "fixed by the model"),
-                         ("stretch=9", "stretch"), ("tall_height", "key.path=value")):  # fmt: skip
+                         ("stretch=9", "stretch"), ("tall_height", "key.path=value"), ("ink=1", "ink.FIELD=VALUE"),
+                         ("ink.deskw=true", "unknown ink style field"),
+                         ("ink.stroke_width=0", "stroke_width")):  # fmt: skip
         code, _, err = run(capsys, "set-preprocessing", str(tiny_model), str(tmp_path / "bad.safetensors"), bad)
         assert_one_line_error(code, err, message)
     assert not (tmp_path / "bad.safetensors").exists()
+
+
+def test_set_preprocessing_sets_the_ink_style(capsys, tiny_model: Path, tmp_path: Path) -> None:
+    """``ink.deskew=true`` lets a model trained before deskewing read levelled ink, same weights."""
+    from scriba.model_file import load_model_file
+
+    out = tmp_path / "deskewed.safetensors"
+    code, stdout, _ = run(capsys, "set-preprocessing", str(tiny_model), str(out), "ink.deskew=true")
+    assert code == 0 and "'deskew': True" in stdout
+    tuned, original = load_model_file(out), load_model_file(tiny_model)
+    assert tuned.ink_style == dataclasses.replace(original.ink_style, deskew=True)
+    assert tuned.preprocessing == original.preprocessing
+    assert tuned.info["ink_style_changes"] == {"deskew": True} and "preprocessing_changes" not in tuned.info
 
 
 def test_average_writes_a_model_soup(capsys, tiny_model: Path, tmp_path: Path) -> None:

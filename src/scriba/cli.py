@@ -6,6 +6,7 @@ Errors a user can cause print one line on stderr and exit with status 2 (no trac
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -236,6 +237,8 @@ def _set_preprocessing(args: argparse.Namespace) -> int:
         apply_override(changes, item)
     model_file = set_preprocessing(resolve_model(args.model), args.out, changes)
     print(f"{args.out}: preprocessing {model_file.preprocessing.to_dict()}")
+    if "ink" in changes:
+        print(f"{args.out}: ink style {dataclasses.asdict(model_file.ink_style)}")
     return 0
 
 
@@ -382,7 +385,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tune.add_argument("model", help="model name or file")
     tune.add_argument("out", help="model file to write")
-    tune.add_argument("changes", nargs="+", metavar="FIELD=VALUE", help="e.g. tall_height=44 stretch=1.25 margin=0.1")
+    tune.add_argument(
+        "changes",
+        nargs="+",
+        metavar="FIELD=VALUE",
+        help="e.g. tall_height=44 stretch=1.25 margin=0.1; ink.FIELD=VALUE sets the ink style, e.g. ink.deskew=true",
+    )
     tune.set_defaults(handler=_set_preprocessing)
 
     average = commands.add_parser(

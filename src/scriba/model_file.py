@@ -76,15 +76,29 @@ def save_model_file(path: str | Path, model_file: ModelFile) -> Path:
 def set_preprocessing(path: str | Path, out: str | Path, changes: dict[str, Any]) -> ModelFile:
     """Write a copy of a model file whose preprocessing differs in ``changes`` (e.g. ``{"tall_height": 44}``),
     to tune how images are prepared for the same weights; the changes are recorded in its metadata
-    (``info.preprocessing_changes``). ``height`` is fixed by the weights and cannot change.
+    (``info.preprocessing_changes``). ``height`` is fixed by the weights and cannot change. Changes under
+    ``ink`` (e.g. ``{"ink": {"deskew": True}}``) go to the style ink is drawn in (``info.ink_style_changes``).
 
     Raises:
         ModelFileError: unreadable model file.
         ConfigError: an unknown field, ``height``, or an invalid value.
     """
+    changes = dict(changes)
+    ink = changes.pop("ink", {})
+    if not isinstance(ink, dict):
+        raise ConfigError("ink style changes are ink.FIELD=VALUE, e.g. ink.deskew=true")
     if "height" in changes:
         raise ConfigError("preprocessing height is fixed by the model's weights; retrain to change it")
     model_file = load_model_file(path)
+    try:
+        model_file.ink_style = dataclasses.replace(model_file.ink_style, **ink)
+    except TypeError as err:
+        known = ", ".join(f.name for f in dataclasses.fields(InkStyle))
+        raise ConfigError(f"unknown ink style field in {sorted(ink)}; fields: {known}") from err
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    if ink:
+        model_file.info["ink_style_changes"] = {**model_file.info.get("ink_style_changes", {}), **ink}
     try:
         model_file.preprocessing = dataclasses.replace(model_file.preprocessing, **changes)
     except TypeError as err:
@@ -92,7 +106,8 @@ def set_preprocessing(path: str | Path, out: str | Path, changes: dict[str, Any]
         raise ConfigError(f"unknown preprocessing field in {sorted(changes)}; fields: {known}") from err
     except ValueError as err:
         raise ConfigError(str(err)) from err
-    model_file.info["preprocessing_changes"] = {**model_file.info.get("preprocessing_changes", {}), **changes}
+    if changes:
+        model_file.info["preprocessing_changes"] = {**model_file.info.get("preprocessing_changes", {}), **changes}
     save_model_file(out, model_file)
     return model_file
 
