@@ -10,7 +10,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from safetensors import SafetensorError
@@ -90,26 +90,41 @@ def set_preprocessing(path: str | Path, out: str | Path, changes: dict[str, Any]
     if "height" in changes:
         raise ConfigError("preprocessing height is fixed by the model's weights; retrain to change it")
     model_file = load_model_file(path)
-    try:
-        model_file.ink_style = dataclasses.replace(model_file.ink_style, **ink)
-    except TypeError as err:
-        known = ", ".join(f.name for f in dataclasses.fields(InkStyle))
-        raise ConfigError(f"unknown ink style field in {sorted(ink)}; fields: {known}") from err
-    except ValueError as err:
-        raise ConfigError(str(err)) from err
-    if ink:
-        model_file.info["ink_style_changes"] = {**model_file.info.get("ink_style_changes", {}), **ink}
-    try:
-        model_file.preprocessing = dataclasses.replace(model_file.preprocessing, **changes)
-    except TypeError as err:
-        known = ", ".join(f.name for f in dataclasses.fields(Preprocessing) if f.name != "height")
-        raise ConfigError(f"unknown preprocessing field in {sorted(changes)}; fields: {known}") from err
-    except ValueError as err:
-        raise ConfigError(str(err)) from err
-    if changes:
-        model_file.info["preprocessing_changes"] = {**model_file.info.get("preprocessing_changes", {}), **changes}
+    model_file.ink_style = _changed(model_file, model_file.ink_style, ink, "ink style", "ink_style_changes")
+    model_file.preprocessing = _changed(
+        model_file, model_file.preprocessing, changes, "preprocessing", "preprocessing_changes", hidden=("height",)
+    )
     save_model_file(out, model_file)
     return model_file
+
+
+_Settings = TypeVar("_Settings", Preprocessing, InkStyle)
+
+
+def _changed(
+    model_file: ModelFile,
+    settings: _Settings,
+    changes: dict[str, Any],
+    what: str,
+    info_key: str,
+    hidden: tuple[str, ...] = (),
+) -> _Settings:
+    """``settings`` (a dataclass of the model file) with ``changes``, recorded in ``model_file.info[info_key]``.
+
+    Raises:
+        ConfigError: an unknown field (the message lists the fields, less ``hidden``), or an invalid value.
+    """
+    if not changes:
+        return settings
+    try:
+        changed = dataclasses.replace(settings, **changes)
+    except TypeError as err:
+        known = ", ".join(f.name for f in dataclasses.fields(settings) if f.name not in hidden)
+        raise ConfigError(f"unknown {what} field in {sorted(changes)}; fields: {known}") from err
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    model_file.info[info_key] = {**model_file.info.get(info_key, {}), **changes}
+    return changed
 
 
 def average_model_files(paths: list[str | Path], out: str | Path, weights: list[float] | None = None) -> ModelFile:
