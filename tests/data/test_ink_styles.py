@@ -227,6 +227,37 @@ def test_deskew_leaves_level_and_short_writing_as_it_is(strokes: list[np.ndarray
     np.testing.assert_array_equal(render_ink(strokes, InkStyle(deskew=True)), render_ink(strokes))
 
 
+def test_line_reach_pulls_a_lines_far_ink_toward_its_band() -> None:
+    """A line with one tall stroke (a stray mark 4 letter heights above) is drawn as tall as the stroke
+    makes it; with ``line_reach`` the stroke comes nearer and the letters fill more of the height."""
+    line = _written_line(0)
+    stray = np.array([[600.0, -40.0], [600.0, -160.0]])
+    plain = render_ink([*line, stray])
+    pulled = render_ink([*line, stray], InkStyle(line_reach=0.3))
+    band = InkStyle().band_height
+    assert plain.shape[0] > 4 * band  # the stray stroke sets the height
+    # At most 0.3 band heights beyond the band (5-95% of y) on either side, plus padding and pen.
+    assert pulled.shape[0] <= band * 1.6 + 2 * InkStyle().padding + 2 * InkStyle().stroke_width + 2
+    assert pulled.shape[1] == plain.shape[1]  # only y moves
+    # The stroke is still drawn, nearer to the letters: ink above the band's top in the pulled image.
+    assert (pulled[: InkStyle().padding + 4] < 128).any()
+
+
+@pytest.mark.parametrize(
+    "strokes",
+    [_written_line(0, length=150.0), [np.concatenate(_written_line(0))], [np.array([[3.0, 4.0]])]],
+)
+def test_line_reach_leaves_words_and_single_strokes_as_they_are(strokes: list[np.ndarray]) -> None:
+    """Writing shorter than a line (a word) keeps its ascenders and descenders where they are, as does one
+    stroke (a dash) and a single dot."""
+    np.testing.assert_array_equal(render_ink(strokes, InkStyle(line_reach=0.3)), render_ink(strokes))
+
+
+def test_line_reach_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="line_reach must be >= 0"):
+        InkStyle(line_reach=-0.1)
+
+
 def test_jitter_is_seeded_noise() -> None:
     style = InkStyle(jitter=0.8)
     a = render_ink(_line(), style, np.random.default_rng(1))
