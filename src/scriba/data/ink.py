@@ -96,8 +96,7 @@ class InkStyle:
     def __post_init__(self) -> None:
         positive = ("band_height", "stroke_width", "scale", "aspect", "wobble_period", "supersample")
         zero_ok: tuple[str, ...] = ("padding", "wobble", "jitter", "local_aspect", "local_slant", "local_size")
-        zero_ok += ("line_reach",)
-        zero_ok += ("blur", "noise", "ruled_lines", "paper_gradient", "paper_texture")
+        zero_ok += ("blur", "noise", "ruled_lines", "paper_gradient", "paper_texture", "line_reach")
         bad = [f"{name} must be > 0" for name in positive if not getattr(self, name) > 0]
         bad += [f"{name} must be >= 0" for name in zero_ok if not getattr(self, name) >= 0]
         ranges = {
