@@ -232,6 +232,11 @@ DESKEW_ANGLES = np.deg2rad(np.arange(-20.0, 20.5, 1.0))
 DESKEW_MIN_LENGTH = 10.0
 
 
+def _is_line(length: float, band: float) -> bool:
+    """Whether writing this long for its band is a line (deskewed, pulled in by ``line_reach``), not a word."""
+    return length > DESKEW_MIN_LENGTH * band
+
+
 def deskew_angle(points: np.ndarray) -> float:
     """The turn (radians, of DESKEW_ANGLES) after which the points' y spans the narrowest band between its
     5th and 95th percentile: the direction the writing runs in, the band the rendering normalizes.
@@ -246,7 +251,7 @@ def deskew_angle(points: np.ndarray) -> float:
     best = int(np.argmin(high - low))
     angle = float(DESKEW_ANGLES[best])
     length = np.ptp(centred[:, 0] * math.cos(angle) + centred[:, 1] * math.sin(angle))
-    return angle if length > DESKEW_MIN_LENGTH * (high[best] - low[best]) else 0.0
+    return angle if _is_line(float(length), float(high[best] - low[best])) else 0.0
 
 
 def _turn(strokes: list[np.ndarray], angle: float) -> list[np.ndarray]:
@@ -286,14 +291,16 @@ def render_ink(strokes: Ink, style: InkStyle | None = None, rng: np.random.Gener
     strokes = [s for s in strokes if len(s)]
     if not strokes:
         raise DataFormatError("ink has no points")
-    if style.deskew and len(strokes) > 1:  # one stroke (a dash, a rule): turned level, its band is the pen's width
+    # One stroke (a dash, a rule) is never a line: turned level or pulled in, its band is the pen's width.
+    several = len(strokes) > 1
+    if style.deskew and several:
         strokes = _turn(strokes, deskew_angle(np.concatenate(strokes)))
     points = np.concatenate(strokes)
     low, high = np.percentile(points[:, 1], [5, 95])
     span = max(float(high - low), 1e-6)
     if span < 1e-3:  # a single dot or a flat line: fall back to the overall extent
         span = max(float(np.ptp(points[:, 0])), float(np.ptp(points[:, 1])), 1.0) / 4
-    elif style.line_reach and len(strokes) > 1 and np.ptp(points[:, 0]) > DESKEW_MIN_LENGTH * span:
+    elif style.line_reach and several and _is_line(float(np.ptp(points[:, 0])), span):
         strokes = [_pull_in(s, float(low), float(high), style.line_reach * span) for s in strokes]
         points = np.concatenate(strokes)
     k = style.supersample
