@@ -135,6 +135,33 @@ def test_fine_tuning_to_another_charset_carries_rows_by_character(tiny_model: Pa
 
 
 @pytest.mark.slow
+class _ClassifierDtypes(L.Callback):
+    """Records the dtype of the classifier's output at every training step."""
+
+    def __init__(self) -> None:
+        self.dtypes: list[torch.dtype] = []
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        def record(module: torch.nn.Module, inputs: object, output: torch.Tensor) -> None:
+            if module.training:
+                self.dtypes.append(output.dtype)
+
+        pl_module.model.head.classifier.register_forward_hook(record)
+
+
+def test_bf16_mixed_precision_trains_on_the_cpu(word_tables, tmp_path: Path) -> None:
+    """``training.precision=bf16-mixed`` on the CPU: the network runs in bfloat16, the weights stay float32."""
+    overrides = tiny_overrides(word_tables.train, word_tables.val, tmp_path, name="bf16", epochs=1)
+    watch = _ClassifierDtypes()
+    config = load_config(TINY, [*overrides, "training.precision=bf16-mixed", "training.accelerator=cpu"])
+    result = fit(config, extra_callbacks=[watch])
+    assert len(watch.dtypes) == 6 and set(watch.dtypes) == {torch.bfloat16}  # 48 samples, batch 8
+    weights = load_model_file(result.model_path).model.state_dict().values()
+    assert {w.dtype for w in weights if w.is_floating_point()} == {torch.float32}
+    readings = Recognizer.load(result.model_path).read(sorted(word_tables.train.parent.glob("*.png"))[:2])
+    assert len(readings) == 2
+
+
 def test_ddp_on_two_cpu_processes(word_tables, tmp_path: Path) -> None:
     """Lightning DDP with the gloo backend: two processes, each taking half of the batches."""
     overrides = tiny_overrides(word_tables.train, word_tables.val, tmp_path, name="ddp", epochs=1)
