@@ -134,7 +134,6 @@ def test_fine_tuning_to_another_charset_carries_rows_by_character(tiny_model: Pa
     assert torch.equal(model.state_dict()[first], base.model.state_dict()[first])
 
 
-@pytest.mark.slow
 class _ClassifierDtypes(L.Callback):
     """Records the dtype of the classifier's output at every training step."""
 
@@ -162,6 +161,7 @@ def test_bf16_mixed_precision_trains_on_the_cpu(word_tables, tmp_path: Path) -> 
     assert len(readings) == 2
 
 
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes(word_tables, tmp_path: Path) -> None:
     """Lightning DDP with the gloo backend: two processes, each taking half of the batches."""
     overrides = tiny_overrides(word_tables.train, word_tables.val, tmp_path, name="ddp", epochs=1)
