@@ -1,6 +1,7 @@
 """Inference speed of the shipped models on this CPU: images/second at batch 1 and batch 32.
 
     python benchmarks/bench_inference.py [--models english names] [--threads 0] [--repeat 3] [--tta] [--lexicon F]
+                                         [--precision fp32 bf16]
 
 Times ``Recognizer.read`` end to end on image files (decode, preprocess, network, greedy decoding), the
 way ``scriba read`` and the API read them, and separately the network + decoding on images already
@@ -9,11 +10,13 @@ rendered to PNG for `english`, the labeled Kaggle names for `names`), else the i
 Each figure is the best of ``--repeat`` passes (the least disturbed by other work on the machine).
 ``--tta`` times reading with test-time augmentation (9 variants per image) instead; ``--lexicon FILE``
 times lexicon decoding over that file (e.g. ../shared/data/names/lexicon.csv with ``--models names``).
+``--precision fp32 bf16`` times each model in each precision (``Recognizer.load(precision=...)``).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,7 +28,7 @@ import torch
 
 from scriba.data.ink import InkStyle, render_ink
 from scriba.data.sources import SourceConfig, read_source
-from scriba.recognizer import Recognizer
+from scriba.recognizer import PRECISIONS, Recognizer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -69,14 +72,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tta", action="store_true", help="read with test-time augmentation")
     parser.add_argument("--lexicon", help="read with lexicon decoding over this file")
+    parser.add_argument("--precision", nargs="+", default=["fp32"], choices=PRECISIONS, help="network precisions")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-    print(f"{'model':<10} {'params':>7} {'batch':>5} {'images/s':>9} {'net only':>9}  images")
+    print(f"{'model':<13} {'params':>7} {'batch':>5} {'images/s':>9} {'net only':>9}  images")
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.models:
-            recognizer = Recognizer.load(name, tta=args.tta, lexicon=args.lexicon)
+        for name, precision in itertools.product(args.models, args.precision):
+            recognizer = Recognizer.load(name, tta=args.tta, lexicon=args.lexicon, precision=precision)
             params = sum(p.numel() for p in recognizer.model.parameters()) / 1e6
             for what, paths in image_sets(name, Path(tmp), args.count, recognizer.model_file.ink_style):
                 prepared = [recognizer.prepare(p) for p in paths]
@@ -85,7 +89,8 @@ def main() -> None:
                     end_to_end = best_rate(partial(recognizer.read, paths, batch), len(paths), args.repeat)
                     network = best_rate(partial(recognizer.read_prepared, prepared, batch), len(paths), args.repeat)
                     label = name + ("+tta" if args.tta else "") + ("+lex" if args.lexicon else "")
-                    print(f"{label:<10} {params:>6.2f}M {batch:>5} {end_to_end:>9.1f} {network:>9.1f}  {what}")
+                    label += "" if precision == "fp32" else f"+{precision}"
+                    print(f"{label:<13} {params:>6.2f}M {batch:>5} {end_to_end:>9.1f} {network:>9.1f}  {what}")
 
 
 if __name__ == "__main__":

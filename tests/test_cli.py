@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from tests.cli_helpers import assert_one_line_error, run
+from tests.conftest import REPO
 
 
 def test_models_lists_architectures_with_parameter_counts(capsys) -> None:
@@ -36,6 +37,16 @@ def test_read_prints_text_and_confidence(capsys, tiny_model: Path, word_tables) 
 
     code, out, _ = run(capsys, "read", *images, "--model", str(tiny_model), "--tta")
     assert code == 0 and [line.split("\t")[0] for line in out.strip().splitlines()] == images
+
+
+def test_read_in_bfloat16_reads_as_float32(capsys) -> None:
+    images = sorted(str(p) for p in (REPO / "examples").glob("*.png"))
+    code, out, _ = run(capsys, "read", *images)
+    assert code == 0
+    code, half, _ = run(capsys, "read", *images, "--precision", "bf16")
+    assert code == 0
+    texts = [[line.split("\t")[:2] for line in o.strip().splitlines()] for o in (out, half)]
+    assert texts[0] == texts[1] and len(texts[0]) == len(images)
 
 
 def test_read_one_dataset_item_with_truth(capsys, tiny_model: Path, word_tables, tmp_path: Path) -> None:

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from scriba.data.images import load_image
 from scriba.decoding import TestTimeAugmentation as TTA  # aliased: pytest would collect a Test* name
 from scriba.errors import DataFormatError, ImageError, ModelFileError
 from scriba.recognizer import Recognizer, available_models, resolve_model
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +60,25 @@ def test_test_time_augmentation(tiny_model: Path, recognizer: Recognizer, images
     assert [r.text for r in batched] == [r.text for r in single]
     for reading in batched:
         assert 0.0 <= reading.confidence <= 1.0 and len(reading.char_confidences) == len(reading.text)
+
+
+@pytest.mark.parametrize(("model", "folder"), [("english", "examples"), ("names", "examples/names")])
+def test_bfloat16_reads_the_examples_as_float32(model: str, folder: str) -> None:
+    paths = sorted((REPO / folder).glob("*.png"))
+    fp32 = Recognizer.load(model).read(paths)
+    half = Recognizer.load(model, precision="bf16")
+    readings = half.read(paths, batch_size=4)
+    assert next(half.model.parameters()).dtype == torch.bfloat16
+    assert next(half.model_file.model.parameters()).dtype == torch.float32  # the loaded file is not changed
+    assert [r.text for r in readings] == [r.text for r in fp32]
+    assert [r.confidence for r in readings] == pytest.approx([r.confidence for r in fp32], abs=0.05)
+    # log-probabilities (what TTA, lexicons and calibration read) come back as float32
+    assert {lp.dtype for lp in half.log_probs([half.prepare(p) for p in paths])} == {torch.float32}
+
+
+def test_unknown_precision_is_refused(tiny_model: Path) -> None:
+    with pytest.raises(ValueError, match="precision must be one of fp32, bf16, not 'fp16'"):
+        Recognizer.load(tiny_model, precision="fp16")  # type: ignore[arg-type]
 
 
 def test_read_ink(recognizer: Recognizer) -> None:

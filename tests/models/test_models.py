@@ -91,6 +91,28 @@ def test_padded_batch_frames_and_normalized_log_probs(
     assert (log_probs <= 0).all()
 
 
+@pytest.mark.parametrize("case", PARAMS)
+def test_bfloat16_copy_gives_the_float32_log_probs(
+    case: tuple[str, int], models: dict[tuple[str, int], RecognitionModel]
+) -> None:
+    """What ``Recognizer(precision="bf16")`` runs: the model's weights and input in bfloat16."""
+    import copy
+
+    model = models[case]
+    half = copy.deepcopy(model).to(torch.bfloat16)
+    widths = torch.tensor([37, 130])
+    images = torch.rand(2, 1, case[1], 130)
+    with torch.no_grad():
+        expected, expected_lengths = model(images, widths)
+        log_probs, lengths = half(images.to(torch.bfloat16), widths)
+    assert lengths.tolist() == expected_lengths.tolist()
+    assert log_probs.shape == expected.shape
+    # bfloat16 keeps 8 bits of mantissa: log-probabilities near -3.4 are off by a few hundredths.
+    assert torch.allclose(log_probs.float(), expected, atol=0.15)
+    assert not torch.allclose(log_probs.float(), expected, atol=1e-6), "the copy did not run in bfloat16"
+    assert next(model.parameters()).dtype == torch.float32
+
+
 def test_unknown_model() -> None:
     with pytest.raises(ConfigError, match="unknown model 'transformer'") as info:
         build_model("transformer", 10, 32)
