@@ -49,6 +49,20 @@ def test_read_in_bfloat16_reads_as_float32(capsys) -> None:
     assert texts[0] == texts[1] and len(texts[0]) == len(images)
 
 
+def test_precision_choices_are_the_recognizers() -> None:
+    from scriba.cli import build_parser
+    from scriba.recognizer import PRECISIONS
+
+    parser = build_parser()
+    for command in ("read", "evaluate"):
+        args = parser.parse_args([command, "--precision", "bf16", *(["--data", "d"] if command == "evaluate" else [])])
+        assert args.precision == "bf16"
+    sub = next(a for a in parser._actions if a.dest == "command").choices  # type: ignore[attr-defined]
+    for command in ("read", "evaluate"):
+        action = next(a for a in sub[command]._actions if a.dest == "precision")
+        assert tuple(action.choices) == PRECISIONS and action.default == "fp32"
+
+
 def test_read_one_dataset_item_with_truth(capsys, tiny_model: Path, word_tables, tmp_path: Path) -> None:
     args = ["read", "--model", str(tiny_model), "--data", str(word_tables.val)]
     code, out, _ = run(capsys, *args, "--index", "3", "--save", str(tmp_path / "item.png"))
