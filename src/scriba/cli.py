@@ -71,6 +71,14 @@ def _add_precision_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_set_argument(parser: argparse.ArgumentParser, example: str = "") -> None:
+    """``--set KEY=VALUE...``; repeated ``--set`` options add up (extend), so none is silently dropped."""
+    more = f", e.g. {example}" if example else ""
+    parser.add_argument(
+        "--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help=f"override config values{more}"
+    )
+
+
 def _add_unknown_labels_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unknown-labels",
@@ -179,9 +187,10 @@ def _read(args: argparse.Namespace) -> int:
         print(f"item {args.index} ({record.name})")
         print(f"truth:      {record.text}\nprediction: {reading.text}\nconfidence: {reading.confidence:.3f}")
         if args.save:
+            from scriba.data.dataset import display_image
             from scriba.plots import plot_sample_grid
 
-            plot_sample_grid([image], [reading.text], [record.text], Path(args.save), columns=1)
+            plot_sample_grid([display_image(record, image)], [reading.text], [record.text], Path(args.save), columns=1)
             print(f"image: {args.save}")
         return 0
     if not args.images:
@@ -324,9 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model from a YAML recipe")
     train.add_argument("--config", required=True, help="YAML recipe (see configs/)")
-    train.add_argument(
-        "--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values, e.g. training.lr=3e-4"
-    )
+    _add_set_argument(train, "training.lr=3e-4")
     train.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
     train.add_argument(
         "--export", action="store_true", help="do not train: write the model file from the run's best checkpoint so far"
@@ -337,12 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
         "self-train", help="pseudo-label unlabeled images and retrain, in rounds while validation improves"
     )
     selftrain.add_argument("--config", required=True, help="YAML recipe with a self_training section")
-    selftrain.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values")
+    _add_set_argument(selftrain)
     selftrain.set_defaults(handler=_self_train)
 
     preview = commands.add_parser("preview", help="draw augmented training samples with their labels")
     preview.add_argument("--config", required=True, help="YAML recipe")
-    preview.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values")
+    _add_set_argument(preview)
     preview.add_argument("--out", default="preview.png", help="PNG to write (default: preview.png)")
     preview.add_argument("--count", type=int, default=24, help="samples to draw")
     preview.add_argument("--epoch", type=int, default=0, help="draw the samples of this epoch")
@@ -424,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--out", required=True, help="model file to write")
     _add_data_arguments(calibrate, required=False)
     calibrate.add_argument("--config", help="calibrate on this training recipe's validation data instead of --data")
-    calibrate.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values")
+    _add_set_argument(calibrate)
     _add_unknown_labels_argument(calibrate)
     calibrate.add_argument("--batch-size", type=int, default=32)
     calibrate.set_defaults(handler=_calibrate)
@@ -444,9 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
         "prepare", help="read, clean and render a recipe's data once into LMDB files that training reads fast"
     )
     prepare.add_argument("--config", required=True, help="YAML recipe (see configs/)")
-    prepare.add_argument(
-        "--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config values, e.g. data.train.0.limit=100"
-    )
+    _add_set_argument(prepare, "data.train.0.limit=100")
     prepare.add_argument("--out", help="folder to write (default: <output_dir>/<name>/prepared)")
     prepare.set_defaults(handler=_prepare)
     return parser

@@ -235,6 +235,30 @@ class Config:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)
 
+    def __post_init__(self) -> None:
+        from scriba.models import model_reads  # the models import torch: only when a config is built
+
+        if self.model.name and model_reads(self.model.name) != self.preprocessing.input:
+            raise ConfigError(
+                f"model {self.model.name!r} reads {model_reads(self.model.name)} input but "
+                f"preprocessing.input is {self.preprocessing.input!r}: set them to match"
+            )
+        if self.preprocessing.input == "pen":
+            unused = [
+                key
+                for key, used in (
+                    ("data.synth.ratio", self.data.synth.ratio > 0),
+                    ("data.ink_styles", self.data.ink_styles > 0),
+                    ("data.prepared", bool(self.data.prepared)),
+                )
+                if used
+            ]
+            if unused:
+                raise ConfigError(
+                    f"{', '.join(unused)} make images, which a model of pen trajectories does not read; "
+                    "for it data.augment is the strength of its random shear and stretch"
+                )
+
     @property
     def run_dir(self) -> Path:
         return Path(self.output_dir) / self.name

@@ -43,3 +43,7 @@ class ModelFileError(ScribaError):
 
 class ConfigError(ScribaError):
     """A configuration file or override is invalid."""
+
+
+class InputKindError(ScribaError):
+    """A model was given input of a kind it does not read: an image for a model of pen trajectories."""

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from scriba.data.cleaning import CleaningOptions, CleaningReport, clean
-from scriba.data.dataset import load_images
+from scriba.data.dataset import display_image, load_images
 from scriba.data.ink import InkStyle
 from scriba.data.records import Record
 from scriba.errors import DataFormatError, UnknownCharactersError
@@ -202,7 +202,7 @@ def evaluate_to_folder(
     plot_char_f1(report.per_char, out / "char_f1.png")
     chosen = sample_images(report.samples, grid)
     plot_sample_grid(
-        [images[i] for i in chosen],
+        [display_image(kept[i], images[i]) for i in chosen],
         [report.samples[i].prediction for i in chosen],
         [report.samples[i].truth for i in chosen],
         out / "samples.png",

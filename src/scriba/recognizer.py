@@ -13,9 +13,8 @@ from typing import Literal, get_args
 import numpy as np
 import torch
 
-from scriba.data.dataset import Sample, collate, render_record
-from scriba.data.images import ImageLike, load_image, to_model_input
-from scriba.data.ink import render_ink
+from scriba.data.dataset import Sample, as_model_input, collate, render_record
+from scriba.data.images import ImageLike, load_image
 from scriba.data.records import Ink, Record
 from scriba.decoding import (
     Decoded,
@@ -26,7 +25,7 @@ from scriba.decoding import (
     tidy_spaces,
     tidy_text,
 )
-from scriba.errors import ModelFileError
+from scriba.errors import InputKindError, ModelFileError
 from scriba.model_file import ModelFile, load_model_file
 
 DEFAULT_MODEL = "english"
@@ -104,6 +103,8 @@ class Recognizer:
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        if tta is not None and model_file.preprocessing.input == "pen":
+            raise InputKindError("test-time augmentation varies images; this model reads pen trajectories")
         self.model_file = model_file
         self.device = torch.device(device)
         self.precision = precision
@@ -145,6 +146,7 @@ class Recognizer:
         Raises:
             ModelFileError: unknown name, missing, truncated or mismatched file.
             ValueError: ``precision`` is not ``fp32`` or ``bf16``.
+            InputKindError: ``tta`` for a model of pen trajectories.
             DataFormatError: the lexicon file is missing, unreadable or has no entry the model can write.
         """
         augmentation = tta if isinstance(tta, TestTimeAugmentation) else TestTimeAugmentation() if tta else None
@@ -157,16 +159,28 @@ class Recognizer:
     def name(self) -> str:
         return str(self.model_file.info.get("name", self.model_file.architecture))
 
+    @property
+    def reads_pen(self) -> bool:
+        """Whether the model reads pen trajectories (point sequences) instead of images: then ``read``
+        and ``prepare`` refuse images, and ``read_inks`` feeds it the ink's points."""
+        return self.preprocessing.input == "pen"
+
     def prepare(self, image: ImageLike) -> np.ndarray:
         """An image (path, array or PIL) -> the preprocessed uint8 (height, W) model input.
 
         Raises:
             ImageError: missing, empty or undecodable image.
+            InputKindError: the model reads pen trajectories, not images.
         """
+        if self.reads_pen:
+            raise InputKindError(
+                f"model {self.name} reads pen trajectories (ink files: InkML, JSON strokes), not images"
+            )
         return self.preprocessing.apply(load_image(image))
 
     def prepare_record(self, record: Record) -> np.ndarray:
-        """A dataset record (image or ink) -> the preprocessed uint8 model input."""
+        """A dataset record (image or ink) -> the preprocessed uint8 model input (float32 point features for
+        a model of pen trajectories, which refuses image records with InputKindError)."""
         return render_record(record, self.preprocessing, self.model_file.ink_style)
 
     def read(self, images: ImageLike | Sequence[ImageLike], batch_size: int = 32) -> list[Reading]:
@@ -174,6 +188,7 @@ class Recognizer:
 
         Raises:
             ImageError: an image is missing, empty or cannot be decoded.
+            InputKindError: the model reads pen trajectories, not images.
         """
         if isinstance(images, str | Path | np.ndarray) or not isinstance(images, Sequence):
             images = [images]
@@ -184,13 +199,19 @@ class Recognizer:
         return self.read_inks([ink])[0]
 
     def read_inks(self, inks: Sequence[Ink], batch_size: int = 32) -> list[Reading]:
-        """Read several pen trajectories, rendered with the model's ink style."""
-        style = self.model_file.ink_style
-        return self.read_prepared([self.preprocessing.apply(render_ink(ink, style)) for ink in inks], batch_size)
+        """Read several pen trajectories: rendered with the model's ink style for an image model, as point
+        features for a model of pen trajectories.
+
+        Raises:
+            DataFormatError: an ink has no points.
+        """
+        records = [Record(None, ink=ink) for ink in inks]
+        return self.read_prepared([self.prepare_record(record) for record in records], batch_size)
 
     @torch.inference_mode()
     def read_prepared(self, prepared: Sequence[np.ndarray], batch_size: int = 32) -> list[Reading]:
-        """Read preprocessed uint8 images; batches group similar widths to limit padding."""
+        """Read preprocessed inputs (uint8 images, or float32 point features for a model of pen trajectories);
+        batches group similar widths to limit padding."""
         decoded: list[Decoded | None] = [None] * len(prepared)
         if self.tta is not None:
             variants = [self.tta.variants(image) for image in prepared]
@@ -222,7 +243,7 @@ class Recognizer:
         empty = torch.zeros(0, dtype=torch.long)
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            batch = collate([Sample(torch.from_numpy(to_model_input(prepared[i])), empty, "") for i in chunk])
+            batch = collate([Sample(torch.from_numpy(as_model_input(prepared[i])), empty, "") for i in chunk])
             images = batch.images.to(self.device, self.dtype)
             log_probs, output_lengths = self.model(images, batch.widths.to(self.device))
             yield chunk, log_probs.float().cpu(), output_lengths.cpu()

@@ -156,8 +156,10 @@ class RecognitionData(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader[Any]:
         t = self.config.training
+        # Pen point features are distorted by their item source (PenItems); the image augmentation is for pixels.
+        augment = 0.0 if self.config.preprocessing.input == "pen" else self.config.data.augment
         dataset = HandwritingDataset(
-            self.data.train_sources, self.data.charset, self.config.data.augment, self.config.seed, self.data.frames
+            self.data.train_sources, self.data.charset, augment, self.config.seed, self.data.frames
         )
         sampler = WidthBucketSampler(
             dataset.widths,

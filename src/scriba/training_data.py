@@ -24,7 +24,7 @@ from scriba.charset import Charset
 from scriba.config import Config
 from scriba.data.cleaning import CleaningOptions, CleaningReport, clean
 from scriba.data.dataset import load_images
-from scriba.data.items import ImageItems, ItemSource, StyledInkItems, SyntheticItems
+from scriba.data.items import ImageItems, ItemSource, PenItems, StyledInkItems, SyntheticItems
 from scriba.data.packed import (
     PackedImageItems,
     PackedInkItems,
@@ -223,8 +223,13 @@ def write_prepared_data(config: Config, out: Path | None = None) -> PrepareSumma
 
 
 def _memory_sources(config: Config, records: list[Record], images: list[np.ndarray]) -> list[ItemSource]:
-    """Fixed images, or ink in random styles (``data.ink_styles``) first and the image records after."""
+    """Fixed images, or ink in random styles (``data.ink_styles``) first and the image records after; for a
+    model of pen trajectories, their point features, randomly distorted (``data.augment``)."""
     texts = [r.text or "" for r in records]
+    if config.preprocessing.input == "pen":
+        inks = [r.ink or [] for r in records]  # load_images kept ink records only
+        widths = [f.shape[1] for f in images]
+        return [PenItems(inks, texts, widths, config.preprocessing, config.data.augment)]
     if config.data.ink_styles <= 0:
         return [ImageItems(images, texts)]
     ink = [i for i, r in enumerate(records) if r.ink is not None]

@@ -25,6 +25,7 @@ CASES = [
     ("resnet_crnn", 48),
     ("vgg_crnn", 32),
     ("vgg_crnn", 64),
+    ("pen_rnn", 6),  # pen point features: 6 per point, "width" = points
 ]
 PARAMS = [pytest.param(c, id=f"{c[0]}-h{c[1]}") for c in CASES]
 
@@ -46,6 +47,7 @@ def test_default_heights() -> None:
     assert default_height("names_crnn") == 64
     assert default_height("resnet_crnn") == 32
     assert default_height("vgg_crnn") == 32
+    assert default_height("pen_rnn") == 6
     with pytest.raises(ConfigError):
         default_height("transformer")
 
@@ -131,7 +133,9 @@ def test_invalid_argument_value() -> None:
         build_model("vgg_crnn", 10, 32, {"channels": [64, 128]})
 
 
-@pytest.mark.parametrize(("name", "height"), [("names_crnn", 36), ("resnet_crnn", 40), ("vgg_crnn", 48)])
+@pytest.mark.parametrize(
+    ("name", "height"), [("names_crnn", 36), ("resnet_crnn", 40), ("vgg_crnn", 48), ("pen_rnn", 32)]
+)
 def test_bad_height(name: str, height: int) -> None:
     with pytest.raises(ConfigError, match="height"):
         build_model(name, 10, height)

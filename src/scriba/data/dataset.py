@@ -2,7 +2,8 @@
 
 Shapes: ``Sample.image`` (1, H, W) float32 (ink 1, paper 0); ``Batch.images`` (N, 1, H, Wmax) zero
 padded on the right with ``widths`` (N,); ``targets`` (sum L,) concatenated ids with
-``target_lengths`` (N,): the layout ``F.ctc_loss`` takes.
+``target_lengths`` (N,): the layout ``F.ctc_loss`` takes. For models of pen trajectories the "image" is
+the (PEN_FEATURES, T) float32 point features of :mod:`scriba.data.pen`: H features, W points.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from scriba.data.cleaning import CleaningReport
 from scriba.data.images import Preprocessing, load_image, to_model_input
 from scriba.data.ink import InkStyle, render_ink
 from scriba.data.items import ItemSource
+from scriba.data.pen import pen_features
 from scriba.data.records import Record
-from scriba.errors import ScribaError
+from scriba.errors import InputKindError, ScribaError
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +65,17 @@ def collate(samples: Sequence[Sample]) -> Batch:
 
 
 def render_record(record: Record, preprocessing: Preprocessing, ink_style: InkStyle | None = None) -> np.ndarray:
-    """The preprocessed uint8 image (height, W) of an image or ink record.
+    """The preprocessed uint8 image (height, W) of an image or ink record; for ``input: pen`` preprocessing,
+    the float32 (PEN_FEATURES, T) point features of an ink record.
 
     Raises:
         ImageError / DataFormatError: the image cannot be read or the ink has no points.
+        InputKindError: an image record for pen input.
     """
+    if preprocessing.input == "pen":
+        if record.ink is None:
+            raise InputKindError(f"{record.name}: this model reads pen trajectories, and this record is an image")
+        return pen_features(record.ink, preprocessing.pen_step, preprocessing.pen_deskew)
     if record.ink is not None:
         gray = render_ink(record.ink, ink_style)
     elif record.image is not None:
@@ -75,6 +83,20 @@ def render_record(record: Record, preprocessing: Preprocessing, ink_style: InkSt
     else:
         raise ScribaError(f"{record.name}: record has neither image nor ink")
     return preprocessing.apply(gray)
+
+
+def as_model_input(prepared: np.ndarray) -> np.ndarray:
+    """A preprocessed input -> float32 (1, H, W): uint8 images via :func:`to_model_input` (ink 1, paper 0);
+    float32 pen point features (already model input) as they are."""
+    return to_model_input(prepared) if prepared.dtype == np.uint8 else prepared[None].astype(np.float32, copy=False)
+
+
+def display_image(record: Record, prepared: np.ndarray) -> np.ndarray:
+    """A uint8 picture of a prepared input for plots: the image itself, or for pen point features the
+    record's ink drawn in the clean style (the features are not a picture)."""
+    if prepared.dtype == np.uint8 or record.ink is None:
+        return prepared
+    return render_ink(record.ink)
 
 
 def ctc_frames_needed(ids: Sequence[int]) -> int:
@@ -192,7 +214,7 @@ class HandwritingDataset(Dataset[Sample]):
                 log.warning("sample %d (%r) too narrow for its label: stretched", index, text)
                 while self.frames_for_width(image.shape[1]) < needed:
                     image = cv2.resize(image, (image.shape[1] + 4, image.shape[0]), interpolation=cv2.INTER_LINEAR)
-        return Sample(torch.from_numpy(to_model_input(image)), torch.tensor(ids, dtype=torch.long), text)
+        return Sample(torch.from_numpy(as_model_input(image)), torch.tensor(ids, dtype=torch.long), text)
 
     @property
     def widths(self) -> list[int]:

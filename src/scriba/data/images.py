@@ -13,7 +13,8 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from scriba.errors import ImageError
+from scriba.data.pen import PEN_FEATURES
+from scriba.errors import ImageError, InputKindError
 
 ImageLike = str | Path | np.ndarray | Any  # Any: PIL.Image.Image, imported lazily
 
@@ -96,6 +97,11 @@ class Preprocessing:
         band_above: with ``tall_band``: cut images taller than this many pixels instead of ``tall_height``;
             0 cuts every image, so that writing small in a tight crop (a quarter of the Kaggle names' tight
             crops have ink over less than half their height) is scaled up too. None: ``tall_height``.
+        input: ``image``, or ``pen`` for models that read pen trajectories as point sequences
+            (:func:`scriba.data.pen.pen_features`) and no images; then ``height`` is the number of features
+            per point (``PEN_FEATURES``, 6) and the fields above do not apply.
+        pen_step: ``pen`` only: points are resampled this far apart along each stroke, in band heights.
+        pen_deskew: ``pen`` only: turn writing long enough to be a line level first.
     """
 
     height: int = 32
@@ -108,8 +114,22 @@ class Preprocessing:
     tall_height: int = 0
     tall_band: bool = False
     band_above: int | None = None
+    input: Literal["image", "pen"] = "image"
+    pen_step: float = 0.1
+    pen_deskew: bool = True
 
     def __post_init__(self) -> None:
+        if self.input not in ("image", "pen"):
+            raise ValueError(f"preprocessing input must be image or pen, not {self.input!r}")
+        if self.input == "pen":
+            if self.height != PEN_FEATURES:
+                raise ValueError(
+                    f"preprocessing height is the number of features per point for pen input: {PEN_FEATURES}, "
+                    f"not {self.height}"
+                )
+            if not 0.01 <= self.pen_step <= 1:
+                raise ValueError(f"preprocessing pen_step must be between 0.01 and 1 band height, got {self.pen_step}")
+            return
         if self.mode not in ("keep_ratio", "fixed"):
             raise ValueError(f"preprocessing mode must be keep_ratio or fixed, not {self.mode!r}")
         if self.height < 8 or self.width < 8 or self.min_width < 1 or self.max_width < self.min_width:
@@ -131,7 +151,13 @@ class Preprocessing:
         return cls(**data)
 
     def apply(self, gray: np.ndarray) -> np.ndarray:
-        """Resize a uint8 dark-on-light image: (H, W) -> (height, W') uint8."""
+        """Resize a uint8 dark-on-light image: (H, W) -> (height, W') uint8.
+
+        Raises:
+            InputKindError: this preprocessing is for a model of pen trajectories.
+        """
+        if self.input == "pen":
+            raise InputKindError("this model reads pen trajectories (ink files), not images")
         if self.margin >= 0:
             gray = crop_to_ink(gray, self.margin)
         threshold = self.tall_height if self.band_above is None else self.band_above

@@ -254,7 +254,7 @@ def deskew_angle(points: np.ndarray) -> float:
     return angle if _is_line(float(length), float(high[best] - low[best])) else 0.0
 
 
-def _turn(strokes: list[np.ndarray], angle: float) -> list[np.ndarray]:
+def turn_strokes(strokes: list[np.ndarray], angle: float) -> list[np.ndarray]:
     """The strokes turned by ``angle`` about the origin (x' = x cos a + y sin a, y' = y cos a - x sin a)."""
     c, s = math.cos(angle), math.sin(angle)
     rotation = np.array([[c, -s], [s, c]], np.float32)
@@ -294,7 +294,7 @@ def render_ink(strokes: Ink, style: InkStyle | None = None, rng: np.random.Gener
     # One stroke (a dash, a rule) is never a line: turned level or pulled in, its band is the pen's width.
     several = len(strokes) > 1
     if style.deskew and several:
-        strokes = _turn(strokes, deskew_angle(np.concatenate(strokes)))
+        strokes = turn_strokes(strokes, deskew_angle(np.concatenate(strokes)))
     points = np.concatenate(strokes)
     low, high = np.percentile(points[:, 1], [5, 95])
     span = max(float(high - low), 1e-6)

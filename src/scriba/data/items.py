@@ -2,7 +2,8 @@
 synthetic handwriting generated on the fly.
 
 Every source answers ``len``, ``width(i)`` (an estimate, for batching similar widths) and
-``load(i, rng) -> (uint8 (height, W) preprocessed image, text)``. ``rng`` is seeded per (epoch, item)
+``load(i, rng) -> (uint8 (height, W) preprocessed image, text)`` (or, for pen models, float32
+(PEN_FEATURES, T) point features). ``rng`` is seeded per (epoch, item)
 by the dataset, so a sample is reproducible whatever worker process draws it.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from scriba.data.images import Preprocessing
 from scriba.data.ink import InkStyle, render_ink, sample_ink_style
+from scriba.data.pen import pen_features
 from scriba.data.records import Ink
 
 if TYPE_CHECKING:  # the generator pulls in fonts and corpora: only load them when used
@@ -83,6 +85,40 @@ class StyledInkItems:
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         style = sample_ink_style(rng, self.strength, self.base, self.drift)
         return self.preprocessing.apply(render_ink(self.inks[index], style, rng)), self.texts[index]
+
+
+class PenItems:
+    """Pen trajectories as point features for models of pen trajectories, randomly sheared and stretched
+    at every load.
+
+    Args:
+        inks: the strokes of each sample.
+        texts: their labels.
+        widths: points of their undistorted features (the batching estimate).
+        preprocessing: the model's input preprocessing (``input: pen``).
+        augment: strength of the random distortion, 0 (off) to 1.
+    """
+
+    def __init__(
+        self,
+        inks: Sequence[Ink],
+        texts: Sequence[str],
+        widths: Sequence[int],
+        preprocessing: Preprocessing,
+        augment: float,
+    ) -> None:
+        self.inks, self.texts, self.widths = list(inks), list(texts), list(widths)
+        self.preprocessing, self.augment = preprocessing, augment
+
+    def __len__(self) -> int:
+        return len(self.inks)
+
+    def width(self, index: int) -> int:
+        return self.widths[index]
+
+    def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        p = self.preprocessing
+        return pen_features(self.inks[index], p.pen_step, p.pen_deskew, rng, self.augment), self.texts[index]
 
 
 class SyntheticItems:

@@ -1,6 +1,7 @@
 """Recognition architectures behind one registry."""
 
 from scriba.models import crnn as _crnn  # noqa: F401  (registers the architectures)
+from scriba.models import pen as _pen  # noqa: F401
 from scriba.models.registry import (
     RecognitionModel,
     build_model,
@@ -9,6 +10,7 @@ from scriba.models.registry import (
     describe_model,
     list_models,
     model_args,
+    model_reads,
     register_model,
 )
 
@@ -20,5 +22,6 @@ __all__ = [
     "describe_model",
     "list_models",
     "model_args",
+    "model_reads",
     "register_model",
 ]

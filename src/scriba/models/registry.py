@@ -45,20 +45,26 @@ class _Entry:
     args_cls: type
     description: str
     default_height: int
+    reads: str
 
 
 _REGISTRY: dict[str, _Entry] = {}
+READS = ("image", "pen")
 
 
 def register_model(
-    name: str, args_cls: type, description: str, default_height: int = 32
+    name: str, args_cls: type, description: str, default_height: int = 32, reads: str = "image"
 ) -> Callable[[type[RecognitionModel]], type[RecognitionModel]]:
-    """Class decorator adding an architecture under ``name`` with its argument dataclass and usual input height."""
+    """Class decorator adding an architecture under ``name`` with its argument dataclass, usual input height
+    and what it reads: ``image`` (pixels) or ``pen`` (point features of pen trajectories, see
+    :mod:`scriba.data.pen`; the "height" is then the number of features per point)."""
 
     def wrap(cls: type[RecognitionModel]) -> type[RecognitionModel]:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} registered twice")
-        _REGISTRY[name] = _Entry(cls, args_cls, description, default_height)
+        if reads not in READS:
+            raise ValueError(f"model {name!r} reads {reads!r}; choose one of {', '.join(READS)}")
+        _REGISTRY[name] = _Entry(cls, args_cls, description, default_height, reads)
         return cls
 
     return wrap
@@ -76,6 +82,11 @@ def describe_model(name: str) -> str:
 def default_height(name: str) -> int:
     """The input height the architecture was designed for."""
     return _entry(name).default_height
+
+
+def model_reads(name: str) -> str:
+    """What the architecture reads: ``image`` or ``pen``."""
+    return _entry(name).reads
 
 
 def _entry(name: str) -> _Entry:

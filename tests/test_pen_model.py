@@ -1,0 +1,128 @@
+"""Models of pen trajectories end to end: config checks, training, the model file, reading ink, refusing images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scriba.config import load_config
+from scriba.data.inkio import write_ink_file
+from scriba.data.records import Record
+from scriba.data.sources import SourceConfig, read_source
+from scriba.errors import ConfigError, InputKindError
+from scriba.evaluate import evaluate
+from scriba.model_file import read_metadata
+from scriba.recognizer import Recognizer
+from tests.cli_helpers import assert_one_line_error, run
+from tests.conftest import REPO
+from tests.synthetic import pen_overrides, write_ink_words
+
+TINY = REPO / "configs" / "tiny.yaml"
+
+
+@pytest.fixture(scope="module")
+def ink_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("ink")
+    return write_ink_words(root / "train", 36), write_ink_words(root / "val", 12, split="testset_v", seed=5)
+
+
+@pytest.fixture(scope="module")
+def pen_model(ink_folders: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-epoch ``pen_rnn`` run of configs/tiny.yaml on the synthetic ink words."""
+    from scriba.training import fit
+
+    output = tmp_path_factory.mktemp("runs")
+    result = fit(load_config(TINY, pen_overrides(*ink_folders, output)))
+    return result.model_path
+
+
+def test_the_model_file_says_it_reads_pen_trajectories(pen_model: Path) -> None:
+    metadata = read_metadata(pen_model)
+    assert metadata["architecture"] == "pen_rnn"
+    assert metadata["preprocessing"]["input"] == "pen" and metadata["preprocessing"]["height"] == 6
+    recognizer = Recognizer.load(pen_model)
+    assert recognizer.reads_pen
+    assert not Recognizer.load("english").reads_pen
+
+
+def test_reads_ink_in_any_batch_and_refuses_images(pen_model: Path, ink_folders: tuple[Path, Path]) -> None:
+    records = read_source(SourceConfig(str(ink_folders[1]), "iam_ondb_lines", "testset_v"))
+    recognizer = Recognizer.load(pen_model)
+    inks = [r.ink or [] for r in records]
+    readings = recognizer.read_inks(inks)
+    assert len(readings) == len(records)
+    assert all(0 <= r.confidence <= 1 and len(r.char_confidences) == len(r.text) for r in readings)
+    # Alone or in a padded batch of other lengths, a trajectory reads the same.
+    assert [recognizer.read_ink(ink).text for ink in inks[:4]] == [r.text for r in readings[:4]]
+    assert recognizer.prepare_record(records[0]).shape[0] == 6
+    with pytest.raises(InputKindError, match="reads pen trajectories"):
+        recognizer.read(np.full((32, 90), 255, np.uint8))
+    with pytest.raises(InputKindError, match="is an image"):
+        recognizer.prepare_record(Record("cat", image=np.full((32, 90), 255, np.uint8)))
+    with pytest.raises(InputKindError, match="test-time augmentation"):
+        Recognizer.load(pen_model, tta=True)
+
+
+def test_evaluate_scores_ink_records(pen_model: Path, ink_folders: tuple[Path, Path]) -> None:
+    records = read_source(SourceConfig(str(ink_folders[1]), "iam_ondb_lines", "testset_v"))
+    recognizer = Recognizer.load(pen_model)
+    report = evaluate(recognizer, records)
+    assert report.n == len(records)
+    assert [s.truth for s in report.samples] == [r.text for r in records]
+    # Scored on what the recognizer reads from the same ink.
+    assert [s.prediction for s in report.samples] == [r.text for r in recognizer.read_inks([r.ink for r in records])]
+
+
+def test_cli_reads_ink_files_and_gives_one_line_for_an_image(
+    capsys: pytest.CaptureFixture[str], pen_model: Path, ink_folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    records = read_source(SourceConfig(str(ink_folders[1]), "iam_ondb_lines", "testset_v"))
+    path = str(write_ink_file(tmp_path / "word.json", records[0].ink or []))
+    code, out, err = run(capsys, "read", "--ink", path, "--model", str(pen_model), "--json")
+    assert code == 0, err
+    assert json.loads(out)[0]["ink"] == path
+    image = tmp_path / "word.png"
+    import cv2
+
+    cv2.imwrite(str(image), np.full((32, 90), 255, np.uint8))
+    code, out, err = run(capsys, "read", str(image), "--model", str(pen_model))
+    assert_one_line_error(code, err, "reads pen trajectories", "not images")
+    assert out == ""
+    code, out, err = run(
+        capsys, "evaluate", "--model", str(pen_model), "--data", str(ink_folders[1]), "--kind", "iam_ondb_lines",
+        "--split", "testset_v", "--out", str(tmp_path / "eval"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert (tmp_path / "eval" / "samples.png").is_file() and "cer" in out
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["preprocessing={input: pen, height: 6}"], "model 'resnet_crnn' reads image input"),
+        (["model.name=pen_rnn", "model.args={}"], "model 'pen_rnn' reads pen input"),
+        (
+            ["model.name=pen_rnn", "model.args={}", "preprocessing={input: pen}"],
+            "features per point for pen input: 6, not 32",
+        ),
+        (
+            ["model.name=pen_rnn", "model.args={}", "preprocessing={input: pen, height: 6}", "data.synth.ratio=0.2"],
+            "data.synth.ratio make images",
+        ),
+    ],
+)
+def test_configs_that_mix_pen_and_image_are_refused(overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(TINY, overrides)
+
+
+def test_repeated_set_options_add_up(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Both overrides must reach the config (the second --set does not replace the first): the model alone
+    # would be refused for its image preprocessing, the arguments alone would be a valid image config.
+    code, _, err = run(
+        capsys, "prepare", "--config", str(TINY), "--set", "model.name=pen_rnn", "--set", "model.args={}"
+    )
+    assert_one_line_error(code, err, "model 'pen_rnn' reads pen input")
