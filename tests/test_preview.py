@@ -24,3 +24,16 @@ def test_preview_draws_a_sheet_of_augmented_samples(word_tables, tmp_path: Path,
     sheet = cv2.imread(str(out), cv2.IMREAD_GRAYSCALE)
     assert sheet is not None and sheet.shape[0] > 100 and sheet.shape[1] > 400
     assert not (tmp_path / "tiny").exists()  # a preview leaves no run folder behind
+
+
+def test_preview_of_a_pen_model_draws_the_distorted_trajectories(tmp_path: Path, capsys) -> None:
+    from tests.synthetic import pen_overrides, write_ink_words
+
+    train, val = write_ink_words(tmp_path / "train", 8), write_ink_words(tmp_path / "val", 4, split="testset_v")
+    out = tmp_path / "sheet.png"
+    code = main(["preview", "--config", str(REPO / "configs" / "tiny.yaml"), "--out", str(out), "--count", "4",
+                 "--set", *pen_overrides(train, val, tmp_path), "data.augment=1.0"])  # fmt: skip
+    assert code == 0 and str(out) in capsys.readouterr().out
+    sheet = cv2.imread(str(out), cv2.IMREAD_GRAYSCALE)
+    assert sheet is not None and sheet.shape[1] > 200
+    assert (sheet < 128).mean() > 0.002  # strokes were drawn

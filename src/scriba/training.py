@@ -36,7 +36,7 @@ from scriba.errors import ConfigError, ScribaError
 from scriba.metrics import edit_distance
 from scriba.model_file import load_model_file
 from scriba.models import RecognitionModel, build_model
-from scriba.training_data import PreparedData, prepare_data
+from scriba.training_data import PreparedData, image_augmentation, prepare_data
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +156,12 @@ class RecognitionData(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader[Any]:
         t = self.config.training
-        # Pen point features are distorted by their item source (PenItems); the image augmentation is for pixels.
-        augment = 0.0 if self.config.preprocessing.input == "pen" else self.config.data.augment
         dataset = HandwritingDataset(
-            self.data.train_sources, self.data.charset, augment, self.config.seed, self.data.frames
+            self.data.train_sources,
+            self.data.charset,
+            image_augmentation(self.config),
+            self.config.seed,
+            self.data.frames,
         )
         sampler = WidthBucketSampler(
             dataset.widths,

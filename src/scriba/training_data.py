@@ -89,6 +89,12 @@ class PrepareSummary:
         return "\n".join(lines)
 
 
+def image_augmentation(config: Config) -> float:
+    """The strength of the image augmentation samples get (``data.augment``); 0 for a model of pen
+    trajectories, whose item source distorts the points instead (:class:`scriba.data.items.PenItems`)."""
+    return 0.0 if config.preprocessing.input == "pen" else config.data.augment
+
+
 def read_sources(config: Config, sources: list[SourceConfig]) -> list[Record]:
     records: list[Record] = []
     for source in sources:

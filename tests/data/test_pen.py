@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scriba.data.pen import JUMP_CLIP, PEN_FEATURES, pen_features
+from scriba.data.pen import JUMP_CLIP, PEN_FEATURES, features_to_ink, pen_features
 from scriba.errors import DataFormatError
 
 
@@ -91,3 +91,16 @@ def test_single_points_and_dashes_are_kept() -> None:
 def test_ink_without_points_is_an_error(ink: list[np.ndarray]) -> None:
     with pytest.raises(DataFormatError, match="no points"):
         pen_features(ink)
+
+
+def test_features_draw_back_into_the_strokes_they_describe() -> None:
+    features = pen_features(_word(3), step=0.1)
+    ink = features_to_ink(features, step=0.1)
+    assert len(ink) == 3 and sum(len(s) for s in ink) == features.shape[1]
+    np.testing.assert_allclose(np.concatenate(ink)[:, 1], features[2], atol=1e-6)
+    # The drawn strokes, read again, give the same pen-downs and jumps (to within the few percent by which the
+    # band of the evenly resampled points differs from that of the original points).
+    again = pen_features(ink, step=0.1, deskew=False)
+    assert abs(again.shape[1] - features.shape[1]) <= 0.1 * features.shape[1]
+    assert again[3].sum() == 3
+    np.testing.assert_allclose(again[4:6, again[3] > 0], features[4:6, features[3] > 0], rtol=0.1, atol=1e-3)

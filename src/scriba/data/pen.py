@@ -100,3 +100,20 @@ def _resample(stroke: np.ndarray, step: float) -> np.ndarray:
         return stroke[[0, -1]] if total > 0 else stroke[:1]
     at = np.append(np.arange(0.0, total, step), total)
     return np.stack([np.interp(at, lengths, stroke[:, 0]), np.interp(at, lengths, stroke[:, 1])], axis=1)
+
+
+def features_to_ink(features: np.ndarray, step: float = 0.1) -> Ink:
+    """The strokes that ``features`` (PEN_FEATURES, T) describe, in band heights (for pictures of what a pen
+    model reads, e.g. ``scriba preview``): x follows the steps and jumps (a clipped jump draws nearer), y is
+    the stored height."""
+    starts = np.flatnonzero(features[3] > 0.5)
+    if len(starts) == 0 or starts[0] != 0:
+        starts = np.concatenate([[0], starts])
+    strokes: Ink = []
+    x = 0.0
+    for begin, end in zip(starts, [*starts[1:], features.shape[1]], strict=True):
+        x += float(features[4, begin])
+        xs = x + np.cumsum(np.concatenate([[0.0], features[0, begin + 1 : end] * step]))
+        strokes.append(np.stack([xs, features[2, begin:end]], axis=1).astype(np.float32))
+        x = float(xs[-1])
+    return strokes
