@@ -126,3 +126,30 @@ def test_repeated_set_options_add_up(capsys: pytest.CaptureFixture[str], tmp_pat
         capsys, "prepare", "--config", str(TINY), "--set", "model.name=pen_rnn", "--set", "model.args={}"
     )
     assert_one_line_error(code, err, "model 'pen_rnn' reads pen input")
+
+
+def test_an_image_model_and_a_pen_model_read_ink_together(
+    capsys: pytest.CaptureFixture[str],
+    pen_model: Path,
+    tiny_model: Path,
+    ink_folders: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    from scriba.ensemble import Ensemble
+
+    records = read_source(SourceConfig(str(ink_folders[1]), "iam_ondb_lines", "testset_v"))
+    members = [Recognizer.load(tiny_model), Recognizer.load(pen_model)]
+    ensemble = Ensemble(members)
+    report = evaluate(ensemble, records, unknown_labels="score")
+    assert report.n == len(records) and report.model == f"{members[0].name}+{members[1].name}"
+    # Every reading is one of the members' own greedy readings.
+    own = [[r.text for r in m.read_inks([rec.ink for rec in records])] for m in members]
+    assert all(s.prediction in (own[0][i], own[1][i]) for i, s in enumerate(report.samples))
+
+    data = ["--data", str(ink_folders[1]), "--kind", "iam_ondb_lines", "--split", "testset_v"]
+    code, out, err = run(capsys, "evaluate", "--model", str(tiny_model), str(pen_model), *data,
+                         "--unknown-labels", "score", "--out", str(tmp_path / "eval"))  # fmt: skip
+    assert code == 0, err
+    assert "+" in out.splitlines()[0] and (tmp_path / "eval" / "report.json").is_file()
+    code, _, err = run(capsys, "evaluate", "--model", str(tiny_model), str(pen_model), *data, "--tta")
+    assert_one_line_error(code, err, "an ensemble", "--tta")

@@ -146,10 +146,20 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from scriba.ensemble import Ensemble
     from scriba.evaluate import evaluate_to_folder
     from scriba.recognizer import Recognizer
 
-    recognizer = _with_lexicon(Recognizer.load(args.model, tta=args.tta, precision=args.precision), args)
+    recognizer: Recognizer | Ensemble
+    if len(args.model) > 1:
+        if args.tta or args.lexicon or args.ink_style:
+            raise ScribaError(
+                "an ensemble (several --model) reads greedily in each model's own ink style: "
+                "drop --tta, --lexicon and --ink-style"
+            )
+        recognizer = Ensemble([Recognizer.load(m, precision=args.precision) for m in args.model])
+    else:
+        recognizer = _with_lexicon(Recognizer.load(args.model[0], tta=args.tta, precision=args.precision), args)
     report, json_path = evaluate_to_folder(
         recognizer,
         _read_data(args),
@@ -356,7 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
     preview.set_defaults(handler=_preview)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labeled dataset")
-    evaluate.add_argument("--model", default="default", help="model name or file (default: the default model)")
+    evaluate.add_argument(
+        "--model",
+        nargs="+",
+        default=["default"],
+        help="model name or file (default: the default model); several read together as an ensemble "
+        "(each proposes its reading, the one all of them find likeliest wins)",
+    )
     _add_data_arguments(evaluate, required=True)
     evaluate.add_argument("--json", help="write the report here (default: OUT/report.json)")
     evaluate.add_argument("--out", default="evaluation", help="folder for the report and plots (default: evaluation)")

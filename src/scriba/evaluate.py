@@ -1,4 +1,4 @@
-"""Evaluate a model on a labeled dataset: ``evaluate(recognizer, records) -> EvalReport``.
+"""Evaluate a model (or an ensemble of models) on a labeled dataset: ``evaluate(recognizer, records) -> EvalReport``.
 
 The report carries the summary metrics, per-character precision/recall/F1, the characters most
 often missed or confused, the worst samples, and every prediction.
@@ -15,14 +15,16 @@ from typing import Any, Literal
 
 import numpy as np
 
+from scriba.charset import Charset
 from scriba.data.cleaning import CleaningOptions, CleaningReport, clean
 from scriba.data.dataset import display_image, load_images
 from scriba.data.ink import InkStyle
 from scriba.data.records import Record
+from scriba.ensemble import Ensemble
 from scriba.errors import DataFormatError, UnknownCharactersError
 from scriba.metrics import character_stats, edit_distance, summary_metrics
 from scriba.plots import plot_char_f1, plot_sample_grid, plot_training_curves
-from scriba.recognizer import Recognizer
+from scriba.recognizer import Reading, Recognizer
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,35 @@ class EvalReport:
         return "\n".join(lines)
 
 
+def clean_eval_records(
+    charset: Charset,
+    name: str,
+    records: list[Record],
+    unknown_labels: UnknownLabels = "error",
+    cleaning: CleaningOptions | None = None,
+) -> tuple[list[Record], CleaningReport]:
+    """The records to score: missing and placeholder labels dropped, and labels with characters outside
+    ``charset`` (the model ``name``'s) handled per ``unknown_labels`` (see :func:`prepare_eval_data`).
+
+    Raises:
+        UnknownCharactersError: with ``unknown_labels="error"``, listing the characters.
+    """
+    options = cleaning or CleaningOptions(unknown_characters="keep")
+    kept, report = clean(records, options)
+    if unknown_labels != "score":
+        # A list, not a dict by name: two records may share an image path.
+        unknown = [(r.name, missing) for r in kept if (missing := charset.unknown(r.text or ""))]
+        if unknown and unknown_labels == "error":
+            chars = set().union(*(missing for _, missing in unknown))
+            raise UnknownCharactersError(
+                chars, f"in {len(unknown)} label(s) that model {name} cannot produce (e.g. {unknown[0][0]})"
+            )
+        kept, report2 = clean(kept, CleaningOptions(normalize_whitespace=False, special_labels=()), charset)
+        report.dropped.update(report2.dropped)
+        report.examples.update(report2.examples)
+    return kept, report
+
+
 def prepare_eval_data(
     recognizer: Recognizer,
     records: list[Record],
@@ -103,20 +134,7 @@ def prepare_eval_data(
         UnknownCharactersError: with ``unknown_labels="error"``, listing the characters.
         DataFormatError: nothing left to evaluate.
     """
-    options = cleaning or CleaningOptions(unknown_characters="keep")
-    kept, report = clean(records, options)
-    if unknown_labels != "score":
-        # A list, not a dict by name: two records may share an image path.
-        unknown = [(r.name, missing) for r in kept if (missing := recognizer.charset.unknown(r.text or ""))]
-        if unknown and unknown_labels == "error":
-            chars = set().union(*(missing for _, missing in unknown))
-            raise UnknownCharactersError(
-                chars,
-                f"in {len(unknown)} label(s) that model {recognizer.name} cannot produce (e.g. {unknown[0][0]})",
-            )
-        kept, report2 = clean(kept, CleaningOptions(normalize_whitespace=False, special_labels=()), recognizer.charset)
-        report.dropped.update(report2.dropped)
-        report.examples.update(report2.examples)
+    kept, report = clean_eval_records(recognizer.charset, recognizer.name, records, unknown_labels, cleaning)
     kept, images = load_images(
         kept, recognizer.preprocessing, recognizer.charset, report, ink_style or recognizer.model_file.ink_style
     )
@@ -126,16 +144,33 @@ def prepare_eval_data(
 
 
 def evaluate(
-    recognizer: Recognizer,
+    recognizer: Recognizer | Ensemble,
     records: list[Record],
     unknown_labels: UnknownLabels = "error",
     batch_size: int = 32,
     cleaning: CleaningOptions | None = None,
     ink_style: InkStyle | None = None,
 ) -> EvalReport:
-    """Read every labeled record and score the predictions against the labels (see :func:`prepare_eval_data`)."""
+    """Read every labeled record and score the predictions against the labels (see :func:`prepare_eval_data`;
+    an :class:`~scriba.ensemble.Ensemble`'s models draw ink in their own styles, ``ink_style`` is for one model)."""
+    if isinstance(recognizer, Ensemble):
+        return _evaluate_ensemble(recognizer, records, unknown_labels, batch_size, cleaning)[0]
     kept, images, report = prepare_eval_data(recognizer, records, unknown_labels, cleaning, ink_style)
     return score(recognizer, kept, images, report, batch_size)
+
+
+def _evaluate_ensemble(
+    ensemble: Ensemble,
+    records: list[Record],
+    unknown_labels: UnknownLabels,
+    batch_size: int,
+    cleaning: CleaningOptions | None = None,
+) -> tuple[EvalReport, list[Record]]:
+    kept, report = clean_eval_records(ensemble.charset, ensemble.name, records, unknown_labels, cleaning)
+    if not kept:
+        raise DataFormatError("nothing to evaluate after cleaning:\n" + report.summary())
+    report.kept = len(kept)
+    return score_readings(ensemble.name, kept, ensemble.read_records(kept, batch_size), report), kept
 
 
 def score(
@@ -146,7 +181,13 @@ def score(
     batch_size: int = 32,
 ) -> EvalReport:
     """Read preprocessed ``images`` and score them against their ``records``' labels."""
-    readings = recognizer.read_prepared(images, batch_size)
+    return score_readings(recognizer.name, records, recognizer.read_prepared(images, batch_size), cleaning_report)
+
+
+def score_readings(
+    name: str, records: list[Record], readings: Sequence[Reading], cleaning_report: CleaningReport | None = None
+) -> EvalReport:
+    """Score the readings of model ``name`` against their ``records``' labels."""
     truths = [r.text or "" for r in records]
     predictions = [r.text for r in readings]
     samples = [
@@ -163,7 +204,7 @@ def score(
 
     worst = sorted(samples, key=lambda s: (s.edits / max(len(s.truth), 1), s.edits), reverse=True)[:20]
     return EvalReport(
-        model=recognizer.name,
+        model=name,
         n=len(samples),
         **summary_metrics(predictions, truths),
         mean_char_precision=mean("precision"),
@@ -179,7 +220,7 @@ def score(
 
 
 def evaluate_to_folder(
-    recognizer: Recognizer,
+    recognizer: Recognizer | Ensemble,
     records: list[Record],
     out: Path,
     json_path: Path | None = None,
@@ -189,25 +230,34 @@ def evaluate_to_folder(
     ink_style: InkStyle | None = None,
 ) -> tuple[EvalReport, Path]:
     """Evaluate and write the JSON report plus PNG plots (per-character F1, a sample grid with
-    predictions and truths, and the training curves stored in the model file) into ``out``.
+    predictions and truths, and the training curves stored in the model file) into ``out``. For an
+    :class:`~scriba.ensemble.Ensemble` the grid shows the first model's input and the curves are its own.
 
     Returns:
         The report and the JSON path.
     """
-    kept, images, cleaning_report = prepare_eval_data(recognizer, records, unknown_labels, ink_style=ink_style)
-    report = score(recognizer, kept, images, cleaning_report, batch_size)
+    if isinstance(recognizer, Ensemble):
+        report, kept = _evaluate_ensemble(recognizer, records, unknown_labels, batch_size)
+        first = recognizer.recognizers[0]
+        chosen = sample_images(report.samples, grid)
+        pictures = [display_image(kept[i], first.prepare_record(kept[i])) for i in chosen]
+    else:
+        kept, images, cleaning_report = prepare_eval_data(recognizer, records, unknown_labels, ink_style=ink_style)
+        report = score(recognizer, kept, images, cleaning_report, batch_size)
+        first = recognizer
+        chosen = sample_images(report.samples, grid)
+        pictures = [display_image(kept[i], images[i]) for i in chosen]
     out = Path(out)
     json_path = Path(json_path) if json_path else out / "report.json"
     report.save_json(json_path)
     plot_char_f1(report.per_char, out / "char_f1.png")
-    chosen = sample_images(report.samples, grid)
     plot_sample_grid(
-        [display_image(kept[i], images[i]) for i in chosen],
+        pictures,
         [report.samples[i].prediction for i in chosen],
         [report.samples[i].truth for i in chosen],
         out / "samples.png",
     )
-    history = recognizer.model_file.info.get("history") or []
+    history = first.model_file.info.get("history") or []
     if history:
         plot_training_curves(history, out / "curves.png")
     return report, json_path

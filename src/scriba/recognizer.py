@@ -224,9 +224,10 @@ class Recognizer:
             for chunk, log_probs, output_lengths in self._batches(prepared, batch_size):
                 for i, d in zip(chunk, greedy_decode(log_probs, output_lengths), strict=True):
                     decoded[i] = d
-        return [self._reading(d) for d in decoded if d is not None]
+        return [self.reading_of(d) for d in decoded if d is not None]
 
-    def _reading(self, decoded: Decoded) -> Reading:
+    def reading_of(self, decoded: Decoded) -> Reading:
+        """The :class:`Reading` of decoded ids (spaces tidied, text from this model's charset)."""
         decoded = tidy_spaces(decoded, self.charset.space_id)
         reading = Reading(self.charset.decode(decoded.ids), decoded.confidence, decoded.char_confidences)
         if isinstance(decoded, LexiconDecoded):

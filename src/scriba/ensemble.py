@@ -1,0 +1,90 @@
+"""Several models reading the same handwriting: each proposes its greedy reading, every proposal is scored by
+the CTC likelihood of each model, and the best weighted sum wins.
+
+Different models (an image model and a model of pen trajectories, say) make different mistakes, and CTC
+likelihood is alignment-free: it compares readings whatever each model's frames, inputs or charset, as
+test-time augmentation compares a model's variants (:mod:`scriba.decoding.tta`). The members may read
+different inputs of one record: an image model reads its ink drawn, a pen model its points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from scriba.charset import Charset
+from scriba.data.records import Record
+from scriba.decoding.ctc import ctc_log_likelihoods
+from scriba.decoding.greedy import greedy_decode_one
+from scriba.errors import ConfigError
+from scriba.recognizer import Reading, Recognizer
+
+
+class Ensemble:
+    """Recognizers that read together (greedy decoding each; their own TTA and lexicon are not used).
+
+    Args:
+        recognizers: two or more loaded models.
+        weights: how much each model's CTC log-likelihood counts (default: equally).
+
+    Raises:
+        ConfigError: fewer than two models, or weights that do not match them or are not positive.
+    """
+
+    def __init__(self, recognizers: Sequence[Recognizer], weights: Sequence[float] | None = None) -> None:
+        if len(recognizers) < 2:
+            raise ConfigError(f"an ensemble needs at least two models, got {len(recognizers)}")
+        self.recognizers = list(recognizers)
+        self.weights = [1.0] * len(self.recognizers) if weights is None else [float(w) for w in weights]
+        if len(self.weights) != len(self.recognizers) or min(self.weights) <= 0:
+            raise ConfigError(f"need one positive weight per model ({len(self.recognizers)}), got {self.weights}")
+
+    @property
+    def name(self) -> str:
+        return "+".join(r.name for r in self.recognizers)
+
+    @property
+    def charset(self) -> Charset:
+        """The first model's charset: labels are checked against it."""
+        return self.recognizers[0].charset
+
+    @torch.inference_mode()
+    def read_records(self, records: Sequence[Record], batch_size: int = 32) -> list[Reading]:
+        """Read image or ink records (a pen model needs ink records).
+
+        Raises:
+            ImageError / DataFormatError / InputKindError: a record one of the models cannot read.
+        """
+        per_model = [r.log_probs([r.prepare_record(rec) for rec in records], batch_size) for r in self.recognizers]
+        return [self._combine([lps[i] for lps in per_model]) for i in range(len(records))]
+
+    def _combine(self, log_probs: list[torch.Tensor]) -> Reading:
+        """The best-supported reading of one record from each model's (T_k, C_k) log-probabilities."""
+        proposals: dict[str, Reading] = {}
+        for recognizer, lp in zip(self.recognizers, log_probs, strict=True):
+            reading = recognizer.reading_of(greedy_decode_one(lp))
+            proposals.setdefault(reading.text, reading)
+        if len(proposals) == 1:
+            return next(iter(proposals.values()))
+        texts = list(proposals)
+        total = torch.zeros(len(texts))
+        for recognizer, lp, weight in zip(self.recognizers, log_probs, self.weights, strict=True):
+            total += weight * _scores(recognizer, lp, texts)
+        return proposals[texts[int(total.argmax())]]
+
+
+def _scores(recognizer: Recognizer, log_probs: torch.Tensor, texts: list[str]) -> torch.Tensor:
+    """(len(texts),) CTC log-likelihoods of the texts under one model; a text it cannot write (a character
+    outside its charset) or fit into its frames gets the worst finite score, so it does not veto the text."""
+    charset = recognizer.charset
+    writable = [i for i, text in enumerate(texts) if not charset.unknown(text)]
+    scores = torch.full((len(texts),), -torch.inf)
+    if writable:
+        ids = [charset.encode(texts[i]) for i in writable]
+        scores[writable] = ctc_log_likelihoods([log_probs], ids)[0]
+    finite = torch.isfinite(scores)
+    if not finite.any():
+        return torch.zeros(len(texts))
+    scores[~finite] = scores[finite].min()
+    return scores

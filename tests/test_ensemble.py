@@ -1,0 +1,62 @@
+"""Ensembles: each model proposes its reading, the summed CTC likelihood of all models picks one."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from scriba.charset import Charset
+from scriba.data.images import Preprocessing
+from scriba.decoding.greedy import greedy_decode_one
+from scriba.ensemble import Ensemble
+from scriba.errors import ConfigError
+from scriba.model_file import ModelFile
+from scriba.models import build_model
+from scriba.recognizer import Recognizer
+
+
+def _recognizer(characters: str) -> Recognizer:
+    charset = Charset(characters)
+    model = build_model("resnet_crnn", charset.num_classes, 32, {"channels": [8, 8, 8, 8], "hidden": 8, "layers": 1})
+    return Recognizer(ModelFile(model, "resnet_crnn", charset, Preprocessing()))
+
+
+def _frames(charset: Charset, rows: list[dict[str, float]]) -> torch.Tensor:
+    """(T, C) log-probabilities: per frame the given characters' probabilities, the rest spread thinly."""
+    probs = torch.full((len(rows), charset.num_classes), 1e-4)
+    for t, row in enumerate(rows):
+        for char, p in row.items():
+            probs[t, charset.encode(char)[0]] = p
+    return (probs / probs.sum(1, keepdim=True)).log()
+
+
+def test_the_reading_both_models_find_likeliest_wins_and_weights_shift_it() -> None:
+    a, b = _recognizer("acot"), _recognizer("acot")
+    # A reads "cat" (a 0.6 / o 0.4), B reads "cot" (o 0.55 / a 0.45): summed, "cat" is likelier (0.27 > 0.22).
+    lp_a = _frames(a.charset, [{"c": 1}, {"a": 0.6, "o": 0.4}, {"t": 1}])
+    lp_b = _frames(b.charset, [{"c": 1}, {"o": 0.55, "a": 0.45}, {"t": 1}])
+    assert Ensemble([a, b])._combine([lp_a, lp_b]).text == "cat"
+    assert Ensemble([b, a])._combine([lp_b, lp_a]).text == "cat"
+    # Weighted 1:3, B's view wins: 0.6 * 0.45^3 < 0.4 * 0.55^3.
+    assert Ensemble([a, b], weights=[1, 3])._combine([lp_a, lp_b]).text == "cot"
+
+
+def test_models_with_other_charsets_score_by_text() -> None:
+    # B's charset orders the letters differently and lacks "o": texts, not ids, are compared, and a text
+    # B cannot write gets B's worst score instead of a veto.
+    a, b = _recognizer("acot"), _recognizer("tca")
+    lp_a = _frames(a.charset, [{"c": 1}, {"o": 0.9, "a": 0.1}, {"t": 1}])
+    lp_b = _frames(b.charset, [{"c": 1}, {"a": 0.3}, {"t": 1}])
+    assert b.reading_of(greedy_decode_one(lp_b)).text == "cat"
+    # B gives "cot" the score of "cat" (its worst), so A's preference decides.
+    assert Ensemble([a, b])._combine([lp_a, lp_b]).text == "cot"
+
+
+def test_an_ensemble_needs_two_models_and_one_positive_weight_each() -> None:
+    a = _recognizer("acot")
+    with pytest.raises(ConfigError, match="at least two models"):
+        Ensemble([a])
+    with pytest.raises(ConfigError, match="one positive weight per model"):
+        Ensemble([a, a], weights=[1.0])
+    with pytest.raises(ConfigError, match="one positive weight per model"):
+        Ensemble([a, a], weights=[1.0, 0.0])
