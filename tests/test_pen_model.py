@@ -147,9 +147,14 @@ def test_an_image_model_and_a_pen_model_read_ink_together(
     assert all(s.prediction in (own[0][i], own[1][i]) for i, s in enumerate(report.samples))
 
     data = ["--data", str(ink_folders[1]), "--kind", "iam_ondb_lines", "--split", "testset_v"]
-    code, out, err = run(capsys, "evaluate", "--model", str(tiny_model), str(pen_model), *data,
+    code, out, err = run(capsys, "evaluate", "--model", str(tiny_model), "--ensemble", str(pen_model), *data,
                          "--unknown-labels", "score", "--out", str(tmp_path / "eval"))  # fmt: skip
     assert code == 0, err
     assert "+" in out.splitlines()[0] and (tmp_path / "eval" / "report.json").is_file()
-    code, _, err = run(capsys, "evaluate", "--model", str(tiny_model), str(pen_model), *data, "--tta")
+    code, _, err = run(capsys, "evaluate", "--model", str(tiny_model), "--ensemble", str(pen_model), *data, "--tta")
     assert_one_line_error(code, err, "an ensemble", "--tta")
+    # scriba read --ink with both models: one line per file, the reading one of the two models' own.
+    path = str(write_ink_file(tmp_path / "word.json", records[0].ink or []))
+    code, out, err = run(capsys, "read", "--ink", path, "--model", str(tiny_model), "--ensemble", str(pen_model))
+    assert code == 0, err
+    assert out.split("\t")[0] == path and out.split("\t")[1] in (own[0][0], own[1][0])

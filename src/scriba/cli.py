@@ -19,6 +19,7 @@ from scriba.errors import ConfigError, ScribaError
 
 if TYPE_CHECKING:
     from scriba.data.ink import InkStyle
+    from scriba.ensemble import Ensemble
     from scriba.recognizer import Reading, Recognizer
 
 log = logging.getLogger("scriba")
@@ -76,6 +77,17 @@ def _add_set_argument(parser: argparse.ArgumentParser, example: str = "") -> Non
     more = f", e.g. {example}" if example else ""
     parser.add_argument(
         "--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help=f"override config values{more}"
+    )
+
+
+def _add_ensemble_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ensemble",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="also read with this model (repeatable): each model proposes its greedy reading and the one all "
+        "of them find likeliest wins",
     )
 
 
@@ -145,23 +157,28 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(args: argparse.Namespace) -> int:
+def _load_reader(args: argparse.Namespace, crop: float | None = None) -> Recognizer | Ensemble:
+    """The ``--model`` to read with; with ``--ensemble`` models, an :class:`~scriba.ensemble.Ensemble` of them
+    all (greedy decoding each)."""
     from scriba.ensemble import Ensemble
-    from scriba.evaluate import evaluate_to_folder
     from scriba.recognizer import Recognizer
 
-    recognizer: Recognizer | Ensemble
-    if len(args.model) > 1:
-        if args.tta or args.lexicon or args.ink_style:
-            raise ScribaError(
-                "an ensemble (several --model) reads greedily in each model's own ink style: "
-                "drop --tta, --lexicon and --ink-style"
-            )
-        recognizer = Ensemble([Recognizer.load(m, precision=args.precision) for m in args.model])
-    else:
-        recognizer = _with_lexicon(Recognizer.load(args.model[0], tta=args.tta, precision=args.precision), args)
+    if not args.ensemble:
+        return _with_lexicon(
+            Recognizer.load(args.model, crop_margin=crop, tta=args.tta, precision=args.precision), args
+        )
+    if args.tta or args.lexicon or crop is not None:
+        raise ScribaError("an ensemble reads greedily with each model: drop --tta, --lexicon and --crop")
+    return Ensemble([Recognizer.load(m, precision=args.precision) for m in [args.model, *args.ensemble]])
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from scriba.evaluate import evaluate_to_folder
+
+    if args.ensemble and args.ink_style:
+        raise ScribaError("an ensemble draws ink in each model's own style: drop --ink-style")
     report, json_path = evaluate_to_folder(
-        recognizer,
+        _load_reader(args),
         _read_data(args),
         Path(args.out),
         Path(args.json) if args.json else None,
@@ -176,13 +193,19 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _read(args: argparse.Namespace) -> int:
-    from scriba.recognizer import Recognizer
+    from scriba.ensemble import Ensemble
 
     if args.ink:
         return _read_ink_files(args)
-    recognizer = _with_lexicon(
-        Recognizer.load(args.model, crop_margin=args.crop, tta=args.tta, precision=args.precision), args
-    )
+    if args.data and args.ensemble:
+        raise ScribaError("--data --index shows one model's reading: drop --ensemble")
+    recognizer = _load_reader(args, args.crop)
+    if isinstance(recognizer, Ensemble):
+        if not args.images:
+            raise ScribaError("give image paths to read, or --ink FILE... for ink files")
+        records = [Record(None, image=Path(p)) for p in args.images]
+        _print_readings("image", args.images, recognizer.read_records(records, args.batch_size), args.json)
+        return 0
     if args.data:
         if args.index is None:
             raise ScribaError("--data needs --index N (the item to show)")
@@ -233,13 +256,17 @@ def _print_readings(key: str, paths: list[str], readings: list[Reading], as_json
 
 def _read_ink_files(args: argparse.Namespace) -> int:
     from scriba.data.inkio import read_ink_file
-    from scriba.recognizer import Recognizer
+    from scriba.ensemble import Ensemble
 
     if args.images or args.data:
         raise ScribaError("--ink reads ink files only: give images or --data in a separate call")
     inks = [read_ink_file(path) for path in args.ink]  # a bad file fails before the model loads
-    recognizer = _with_lexicon(Recognizer.load(args.model, tta=args.tta, precision=args.precision), args)
-    _print_readings("ink", args.ink, recognizer.read_inks(inks, batch_size=args.batch_size), args.json)
+    recognizer = _load_reader(args)
+    if isinstance(recognizer, Ensemble):
+        readings = recognizer.read_records([Record(None, ink=ink) for ink in inks], args.batch_size)
+    else:
+        readings = recognizer.read_inks(inks, batch_size=args.batch_size)
+    _print_readings("ink", args.ink, readings, args.json)
     return 0
 
 
@@ -366,13 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     preview.set_defaults(handler=_preview)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labeled dataset")
-    evaluate.add_argument(
-        "--model",
-        nargs="+",
-        default=["default"],
-        help="model name or file (default: the default model); several read together as an ensemble "
-        "(each proposes its reading, the one all of them find likeliest wins)",
-    )
+    evaluate.add_argument("--model", default="default", help="model name or file (default: the default model)")
+    _add_ensemble_argument(evaluate)
     _add_data_arguments(evaluate, required=True)
     evaluate.add_argument("--json", help="write the report here (default: OUT/report.json)")
     evaluate.add_argument("--out", default="evaluation", help="folder for the report and plots (default: evaluation)")
@@ -390,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     read = commands.add_parser("read", help="read handwriting in images or ink files")
     read.add_argument("images", nargs="*", help="image files")
     read.add_argument("--model", default="default", help="model name or file (default: the default model)")
+    _add_ensemble_argument(read)
     read.add_argument("--json", action="store_true", help="print JSON")
     read.add_argument("--batch-size", type=int, default=32)
     _add_data_arguments(read, required=False)
