@@ -1,7 +1,7 @@
 """Inference speed of the shipped models on this CPU: images/second at batch 1 and batch 32.
 
     python benchmarks/bench_inference.py [--models english names] [--threads 0] [--repeat 3] [--tta] [--lexicon F]
-                                         [--precision fp32 bf16]
+                                         [--precision fp32 bf16] [--ink]
 
 Times ``Recognizer.read`` end to end on image files (decode, preprocess, network, greedy decoding), the
 way ``scriba read`` and the API read them, and separately the network + decoding on images already
@@ -11,6 +11,9 @@ Each figure is the best of ``--repeat`` passes (the least disturbed by other wor
 ``--tta`` times reading with test-time augmentation (9 variants per image) instead; ``--lexicon FILE``
 times lexicon decoding over that file (e.g. ../shared/data/names/lexicon.csv with ``--models names``).
 ``--precision fp32 bf16`` times each model in each precision (``Recognizer.load(precision=...)``).
+``--ink`` times reading IAM-OnDB testset_t pen trajectories instead (``Recognizer.read_inks``: an image model
+draws and preprocesses each, a model of pen trajectories such as `english_pen` takes its points; such a
+model is always timed this way), "net only" then on the prepared inputs.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import cv2
 import torch
 
 from scriba.data.ink import InkStyle, render_ink
+from scriba.data.records import Ink, Record
 from scriba.data.sources import SourceConfig, read_source
 from scriba.recognizer import PRECISIONS, Recognizer
 
@@ -55,6 +60,17 @@ def image_sets(model: str, out: Path, count: int, ink_style: InkStyle) -> list[t
     return [(f"{folder.relative_to(REPO)}/*.png, repeated", [paths[i % len(paths)] for i in range(count)])]
 
 
+def ink_sets(count: int) -> list[tuple[str, list[Ink]]]:
+    """Up to ``count`` IAM-OnDB testset_t word and line trajectories each, with what they are."""
+    if not (SHARED / "iam_ondb").is_dir():
+        raise SystemExit(f"--ink and models of pen trajectories are timed on IAM-OnDB: {SHARED / 'iam_ondb'} is absent")
+    sets = []
+    for kind in ("iam_ondb_words", "iam_ondb_lines"):
+        records = read_source(SourceConfig(str(SHARED / "iam_ondb"), kind=kind, split="testset_t"))[:count]
+        sets.append((f"IAM-OnDB testset_t {kind.split('_')[-1]} (ink)", [r.ink or [] for r in records]))
+    return sets
+
+
 def best_rate(run: Callable[[], object], n: int, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -73,6 +89,7 @@ def main() -> None:
     parser.add_argument("--tta", action="store_true", help="read with test-time augmentation")
     parser.add_argument("--lexicon", help="read with lexicon decoding over this file")
     parser.add_argument("--precision", nargs="+", default=["fp32"], choices=PRECISIONS, help="network precisions")
+    parser.add_argument("--ink", action="store_true", help="read pen trajectories instead of image files")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -82,12 +99,21 @@ def main() -> None:
         for name, precision in itertools.product(args.models, args.precision):
             recognizer = Recognizer.load(name, tta=args.tta, lexicon=args.lexicon, precision=precision)
             params = sum(p.numel() for p in recognizer.model.parameters()) / 1e6
-            for what, paths in image_sets(name, Path(tmp), args.count, recognizer.model_file.ink_style):
-                prepared = [recognizer.prepare(p) for p in paths]
+            ink = args.ink or recognizer.reads_pen
+            inputs: list[tuple[str, list[Any]]] = (
+                list(ink_sets(args.count))
+                if ink
+                else list(image_sets(name, Path(tmp), args.count, recognizer.model_file.ink_style))
+            )
+            read = recognizer.read_inks if ink else recognizer.read
+            for what, items in inputs:
+                prepared = [
+                    recognizer.prepare_record(Record(None, ink=i)) if ink else recognizer.prepare(i) for i in items
+                ]
                 recognizer.read_prepared(prepared[:8])  # warm-up
                 for batch in (1, 32):
-                    end_to_end = best_rate(partial(recognizer.read, paths, batch), len(paths), args.repeat)
-                    network = best_rate(partial(recognizer.read_prepared, prepared, batch), len(paths), args.repeat)
+                    end_to_end = best_rate(partial(read, items, batch), len(items), args.repeat)
+                    network = best_rate(partial(recognizer.read_prepared, prepared, batch), len(items), args.repeat)
                     label = name + ("+tta" if args.tta else "") + ("+lex" if args.lexicon else "")
                     label += "" if precision == "fp32" else f"+{precision}"
                     print(f"{label:<13} {params:>6.2f}M {batch:>5} {end_to_end:>9.1f} {network:>9.1f}  {what}")
