@@ -50,7 +50,20 @@ class ImageItems:
         return self.images[index], self.texts[index]
 
 
-class StyledInkItems:
+class _InkItems:
+    """Pen trajectories with their labels and the widths batching estimates them by."""
+
+    def __init__(self, inks: Sequence[Ink], texts: Sequence[str], widths: Sequence[int]) -> None:
+        self.inks, self.texts, self.widths = list(inks), list(texts), list(widths)
+
+    def __len__(self) -> int:
+        return len(self.inks)
+
+    def width(self, index: int) -> int:
+        return self.widths[index]
+
+
+class StyledInkItems(_InkItems):
     """Pen trajectories drawn in a new random :class:`InkStyle` at every load.
 
     Args:
@@ -73,21 +86,15 @@ class StyledInkItems:
         strength: float,
         drift: float = 0.0,
     ) -> None:
-        self.inks, self.texts, self.widths = list(inks), list(texts), list(widths)
+        super().__init__(inks, texts, widths)
         self.preprocessing, self.base, self.strength, self.drift = preprocessing, base, strength, drift
-
-    def __len__(self) -> int:
-        return len(self.inks)
-
-    def width(self, index: int) -> int:
-        return self.widths[index]
 
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         style = sample_ink_style(rng, self.strength, self.base, self.drift)
         return self.preprocessing.apply(render_ink(self.inks[index], style, rng)), self.texts[index]
 
 
-class PenItems:
+class PenItems(_InkItems):
     """Pen trajectories as point features for models of pen trajectories, randomly sheared and stretched
     at every load.
 
@@ -107,14 +114,8 @@ class PenItems:
         preprocessing: Preprocessing,
         augment: float,
     ) -> None:
-        self.inks, self.texts, self.widths = list(inks), list(texts), list(widths)
+        super().__init__(inks, texts, widths)
         self.preprocessing, self.augment = preprocessing, augment
-
-    def __len__(self) -> int:
-        return len(self.inks)
-
-    def width(self, index: int) -> int:
-        return self.widths[index]
 
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         p = self.preprocessing
