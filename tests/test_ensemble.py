@@ -35,10 +35,10 @@ def test_the_reading_both_models_find_likeliest_wins_and_weights_shift_it() -> N
     # A reads "cat" (a 0.6 / o 0.4), B reads "cot" (o 0.55 / a 0.45): summed, "cat" is likelier (0.27 > 0.22).
     lp_a = _frames(a.charset, [{"c": 1}, {"a": 0.6, "o": 0.4}, {"t": 1}])
     lp_b = _frames(b.charset, [{"c": 1}, {"o": 0.55, "a": 0.45}, {"t": 1}])
-    assert Ensemble([a, b])._combine([lp_a, lp_b]).text == "cat"
-    assert Ensemble([b, a])._combine([lp_b, lp_a]).text == "cat"
+    assert Ensemble([a, b])._combine([[lp_a], [lp_b]]).text == "cat"
+    assert Ensemble([b, a])._combine([[lp_b], [lp_a]]).text == "cat"
     # Weighted 1:3, B's view wins: 0.6 * 0.45^3 < 0.4 * 0.55^3.
-    assert Ensemble([a, b], weights=[1, 3])._combine([lp_a, lp_b]).text == "cot"
+    assert Ensemble([a, b], weights=[1, 3])._combine([[lp_a], [lp_b]]).text == "cot"
 
 
 def test_models_with_other_charsets_score_by_text() -> None:
@@ -49,7 +49,21 @@ def test_models_with_other_charsets_score_by_text() -> None:
     lp_b = _frames(b.charset, [{"c": 1}, {"a": 0.3}, {"t": 1}])
     assert b.reading_of(greedy_decode_one(lp_b)).text == "cat"
     # B gives "cot" the score of "cat" (its worst), so A's preference decides.
-    assert Ensemble([a, b])._combine([lp_a, lp_b]).text == "cot"
+    assert Ensemble([a, b])._combine([[lp_a], [lp_b]]).text == "cot"
+
+
+def test_a_model_read_in_variants_proposes_each_and_counts_their_mean() -> None:
+    a, b = _recognizer("acot"), _recognizer("acot")
+    # A (with test-time augmentation) reads "cat" twice (a 0.6 / o 0.4); B reads "cot" (o 0.65 / a 0.35). By A's
+    # mean, "cot" wins (0.4 * 0.65 > 0.6 * 0.35); were A's two variants summed, "cat" would
+    # (0.6^2 * 0.35 > 0.4^2 * 0.65).
+    lp_a = _frames(a.charset, [{"c": 1}, {"a": 0.6, "o": 0.4}, {"t": 1}])
+    lp_b = _frames(b.charset, [{"c": 1}, {"o": 0.65, "a": 0.35}, {"t": 1}])
+    assert Ensemble([a, b])._combine([[lp_a, lp_a], [lp_b]]).text == "cot"
+    # A proposal of any variant competes: A's second variant alone reads "tot", which A's first finds unlikely.
+    lp_tot = _frames(a.charset, [{"t": 1}, {"o": 1}, {"t": 1}])
+    lp_b_tot = _frames(b.charset, [{"t": 0.9, "c": 0.1}, {"o": 1}, {"t": 1}])
+    assert Ensemble([a, b])._combine([[lp_a, lp_tot], [lp_b_tot]]).text == "tot"
 
 
 def test_an_ensemble_needs_two_models_and_one_positive_weight_each() -> None:

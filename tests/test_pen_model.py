@@ -12,6 +12,9 @@ from scriba.config import load_config
 from scriba.data.inkio import write_ink_file
 from scriba.data.records import Record
 from scriba.data.sources import SourceConfig, read_source
+from scriba.decoding import PenTestTimeAugmentation
+from scriba.decoding import TestTimeAugmentation as ImageTTA  # aliased: pytest would collect a Test* name
+from scriba.decoding.greedy import greedy_decode_one
 from scriba.errors import ConfigError, InputKindError
 from scriba.evaluate import evaluate
 from scriba.model_file import read_metadata
@@ -62,8 +65,31 @@ def test_reads_ink_in_any_batch_and_refuses_images(pen_model: Path, ink_folders:
         recognizer.read(np.full((32, 90), 255, np.uint8))
     with pytest.raises(InputKindError, match="is an image"):
         recognizer.prepare_record(Record("cat", image=np.full((32, 90), 255, np.uint8)))
-    with pytest.raises(InputKindError, match="test-time augmentation"):
-        Recognizer.load(pen_model, tta=True)
+    with pytest.raises(InputKindError, match="TestTimeAugmentation varies images"):
+        Recognizer.load(pen_model, tta=ImageTTA())
+    with pytest.raises(InputKindError, match="PenTestTimeAugmentation varies pen trajectories"):
+        Recognizer.load("english", tta=PenTestTimeAugmentation())
+
+
+def test_test_time_augmentation_reads_distortions_of_the_ink(pen_model: Path, ink_folders: tuple[Path, Path]) -> None:
+    records = read_source(SourceConfig(str(ink_folders[1]), "iam_ondb_lines", "testset_v"))
+    plain, augmented = Recognizer.load(pen_model), Recognizer.load(pen_model, tta=True)
+    tta = augmented.tta
+    assert isinstance(tta, PenTestTimeAugmentation) and len(tta) == 7
+    inks = [r.ink or [] for r in records]
+    readings = augmented.read_inks(inks)
+    for ink, reading in zip(inks, readings, strict=True):
+        # The winner is one of the variants' own greedy readings, the one their summed likelihood favours.
+        variants = tta.variants(ink, plain.preprocessing)
+        own = [r.text for r in plain.read_prepared(variants)]
+        assert reading.text in own
+        log_probs = plain.log_probs(variants)
+        expected = plain.reading_of(tta.combine(log_probs)).text
+        assert reading.text == expected
+    assert [r.text for r in augmented.read_records(records)] == [r.text for r in readings]
+    assert [s.prediction for s in evaluate(augmented, records).samples] == [r.text for r in readings]
+    with pytest.raises(InputKindError, match="reads ink records, not prepared features"):
+        augmented.read_prepared([plain.prepare_record(records[0])])
 
 
 def test_evaluate_scores_ink_records(pen_model: Path, ink_folders: tuple[Path, Path]) -> None:
@@ -151,10 +177,35 @@ def test_an_image_model_and_a_pen_model_read_ink_together(
                          "--unknown-labels", "score", "--out", str(tmp_path / "eval"))  # fmt: skip
     assert code == 0, err
     assert "+" in out.splitlines()[0] and (tmp_path / "eval" / "report.json").is_file()
-    code, _, err = run(capsys, "evaluate", "--model", str(tiny_model), "--ensemble", str(pen_model), *data, "--tta")
-    assert_one_line_error(code, err, "an ensemble", "--tta")
+    code, _, err = run(capsys, "evaluate", "--model", str(tiny_model), "--ensemble", str(pen_model), *data,
+                       "--lexicon", str(tmp_path / "missing.txt"))  # fmt: skip
+    assert_one_line_error(code, err, "an ensemble", "--lexicon")
     # scriba read --ink with both models: one line per file, the reading one of the two models' own.
     path = str(write_ink_file(tmp_path / "word.json", records[0].ink or []))
     code, out, err = run(capsys, "read", "--ink", path, "--model", str(tiny_model), "--ensemble", str(pen_model))
     assert code == 0, err
     assert out.split("\t")[0] == path and out.split("\t")[1] in (own[0][0], own[1][0])
+
+
+def test_an_ensemble_with_test_time_augmentation_reads_every_members_variants(
+    capsys: pytest.CaptureFixture[str], pen_model: Path, tiny_model: Path, ink_folders: tuple[Path, Path]
+) -> None:
+    from scriba.ensemble import Ensemble
+
+    records = read_source(SourceConfig(str(ink_folders[1]), "iam_ondb_lines", "testset_v"))
+    members = [Recognizer.load(tiny_model, tta=True), Recognizer.load(pen_model, tta=True)]
+    variants = [m.variant_log_probs(records) for m in members]
+    assert [len(v[0]) for v in variants] == [9, 7]
+    readings = Ensemble(members).read_records(records)
+    # Each reading is some variant's greedy reading, of either model.
+    for i, reading in enumerate(readings):
+        proposals = {m.reading_of(greedy_decode_one(lp)).text for m, v in zip(members, variants, strict=True)
+                     for lp in v[i]}  # fmt: skip
+        assert reading.text in proposals
+    data = ["--data", str(ink_folders[1]), "--kind", "iam_ondb_lines", "--split", "testset_v"]
+    out = ink_folders[1].parent / "eval_tta"
+    code, _, err = run(capsys, "evaluate", "--model", str(tiny_model), "--ensemble", str(pen_model), *data,
+                       "--unknown-labels", "score", "--tta", "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    report = json.loads((out / "report.json").read_text())
+    assert [s["prediction"] for s in report["samples"]] == [r.text for r in readings]

@@ -26,8 +26,9 @@ log = logging.getLogger("scriba")
 
 
 TTA_HELP = (
-    "test-time augmentation: read each image 9 times (stretched 0.8/1/1.25x, shifted a pixel up/down) and "
-    "keep the reading with the best summed CTC likelihood; about 9x slower, fewer errors"
+    "test-time augmentation: read each image 9 times (stretched 0.8/1/1.25x, shifted a pixel up/down), or for a "
+    "model of pen trajectories each ink 7 times (sheared, stretched), and keep the reading with the best summed "
+    "CTC likelihood; about 9x (7x) slower, fewer errors; in an ensemble each model reads its own variants"
 )
 
 
@@ -159,7 +160,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 def _load_reader(args: argparse.Namespace, crop: float | None = None) -> Recognizer | Ensemble:
     """The ``--model`` to read with; with ``--ensemble`` models, an :class:`~scriba.ensemble.Ensemble` of them
-    all (greedy decoding each)."""
+    all (greedy decoding each; with ``--tta``, each reads its own variants)."""
     from scriba.ensemble import Ensemble
     from scriba.recognizer import Recognizer
 
@@ -167,9 +168,9 @@ def _load_reader(args: argparse.Namespace, crop: float | None = None) -> Recogni
         return _with_lexicon(
             Recognizer.load(args.model, crop_margin=crop, tta=args.tta, precision=args.precision), args
         )
-    if args.tta or args.lexicon or crop is not None:
-        raise ScribaError("an ensemble reads greedily with each model: drop --tta, --lexicon and --crop")
-    return Ensemble([Recognizer.load(m, precision=args.precision) for m in [args.model, *args.ensemble]])
+    if args.lexicon or crop is not None:
+        raise ScribaError("an ensemble reads greedily with each model: drop --lexicon and --crop")
+    return Ensemble([Recognizer.load(m, tta=args.tta, precision=args.precision) for m in [args.model, *args.ensemble]])
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -216,7 +217,7 @@ def _read(args: argparse.Namespace) -> int:
             )
         record = records[args.index]
         image = recognizer.prepare_record(record)
-        reading = recognizer.read_prepared([image])[0]
+        reading = recognizer.read_records([record], prepared=[image])[0]
         print(f"item {args.index} ({record.name})")
         print(f"truth:      {record.text}\nprediction: {reading.text}\nconfidence: {reading.confidence:.3f}")
         if args.save:
@@ -256,16 +257,12 @@ def _print_readings(key: str, paths: list[str], readings: list[Reading], as_json
 
 def _read_ink_files(args: argparse.Namespace) -> int:
     from scriba.data.inkio import read_ink_file
-    from scriba.ensemble import Ensemble
 
     if args.images or args.data:
         raise ScribaError("--ink reads ink files only: give images or --data in a separate call")
     inks = [read_ink_file(path) for path in args.ink]  # a bad file fails before the model loads
     recognizer = _load_reader(args)
-    if isinstance(recognizer, Ensemble):
-        readings = recognizer.read_records([Record(None, ink=ink) for ink in inks], args.batch_size)
-    else:
-        readings = recognizer.read_inks(inks, batch_size=args.batch_size)
+    readings = recognizer.read_records([Record(None, ink=ink) for ink in inks], args.batch_size)
     _print_readings("ink", args.ink, readings, args.json)
     return 0
 

@@ -22,7 +22,8 @@ from scriba.recognizer import Reading, Recognizer
 
 
 class Ensemble:
-    """Recognizers that read together (greedy decoding each; their own TTA and lexicon are not used).
+    """Recognizers that read together: greedy decoding each; a member with test-time augmentation reads its
+    variants, each of which proposes its reading, and its score is its mean over them; lexicons are not used.
 
     Args:
         recognizers: two or more loaded models.
@@ -56,21 +57,22 @@ class Ensemble:
         Raises:
             ImageError / DataFormatError / InputKindError: a record one of the models cannot read.
         """
-        per_model = [r.log_probs([r.prepare_record(rec) for rec in records], batch_size) for r in self.recognizers]
+        per_model = [r.variant_log_probs(records, batch_size) for r in self.recognizers]
         return [self._combine([lps[i] for lps in per_model]) for i in range(len(records))]
 
-    def _combine(self, log_probs: list[torch.Tensor]) -> Reading:
-        """The best-supported reading of one record from each model's (T_k, C_k) log-probabilities."""
+    def _combine(self, log_probs: list[list[torch.Tensor]]) -> Reading:
+        """The best-supported reading of one record from each model's variants' (T_k, C_k) log-probabilities."""
         proposals: dict[str, Reading] = {}
-        for recognizer, lp in zip(self.recognizers, log_probs, strict=True):
-            reading = recognizer.reading_of(greedy_decode_one(lp))
-            proposals.setdefault(reading.text, reading)
+        for recognizer, variants in zip(self.recognizers, log_probs, strict=True):
+            for lp in variants:
+                reading = recognizer.reading_of(greedy_decode_one(lp))
+                proposals.setdefault(reading.text, reading)
         if len(proposals) == 1:
             return next(iter(proposals.values()))
         texts = list(proposals)
         total = torch.zeros(len(texts))
-        for recognizer, lp, weight in zip(self.recognizers, log_probs, self.weights, strict=True):
-            total += weight * _scores(recognizer, lp, texts)
+        for recognizer, variants, weight in zip(self.recognizers, log_probs, self.weights, strict=True):
+            total += weight * torch.stack([_scores(recognizer, lp, texts) for lp in variants]).mean(0)
         return proposals[texts[int(total.argmax())]]
 
 

@@ -180,8 +180,9 @@ def score(
     cleaning_report: CleaningReport | None = None,
     batch_size: int = 32,
 ) -> EvalReport:
-    """Read preprocessed ``images`` and score them against their ``records``' labels."""
-    return score_readings(recognizer.name, records, recognizer.read_prepared(images, batch_size), cleaning_report)
+    """Read ``records`` (their preprocessed ``images`` given) and score the readings against their labels."""
+    readings = recognizer.read_records(records, batch_size, prepared=images)
+    return score_readings(recognizer.name, records, readings, cleaning_report)
 
 
 def score_readings(

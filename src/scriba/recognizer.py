@@ -20,8 +20,10 @@ from scriba.decoding import (
     Decoded,
     LexiconDecoded,
     LexiconDecoder,
+    PenTestTimeAugmentation,
     TestTimeAugmentation,
     greedy_decode,
+    greedy_decode_one,
     tidy_spaces,
     tidy_text,
 )
@@ -97,14 +99,17 @@ class Recognizer:
         model_file: ModelFile,
         device: str | torch.device = "cpu",
         crop_margin: float | None = None,
-        tta: TestTimeAugmentation | None = None,
+        tta: TestTimeAugmentation | PenTestTimeAugmentation | None = None,
         lexicon: LexiconDecoder | None = None,
         precision: Precision = "fp32",
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-        if tta is not None and model_file.preprocessing.input == "pen":
-            raise InputKindError("test-time augmentation varies images; this model reads pen trajectories")
+        pen = model_file.preprocessing.input == "pen"
+        if isinstance(tta, TestTimeAugmentation) and pen:
+            raise InputKindError("TestTimeAugmentation varies images; this model reads pen trajectories")
+        if isinstance(tta, PenTestTimeAugmentation) and not pen:
+            raise InputKindError("PenTestTimeAugmentation varies pen trajectories; this model reads images")
         self.model_file = model_file
         self.device = torch.device(device)
         self.precision = precision
@@ -124,7 +129,7 @@ class Recognizer:
         name_or_path: str | Path = "default",
         device: str | torch.device = "cpu",
         crop_margin: float | None = None,
-        tta: bool | TestTimeAugmentation = False,
+        tta: bool | TestTimeAugmentation | PenTestTimeAugmentation = False,
         lexicon: str | Path | LexiconDecoder | None = None,
         precision: Precision = "fp32",
     ) -> Recognizer:
@@ -135,8 +140,9 @@ class Recognizer:
             device: where the model runs.
             crop_margin: crop images to their writing and frame it with this fraction of its height
                 (e.g. 0.1, for photos or scans with wide margins); None keeps the model's preprocessing.
-            tta: read every image in several variants and keep the best-supported reading (True: the
-                default :class:`TestTimeAugmentation`, 9 variants, about 9x slower; more accurate).
+            tta: read every input in several variants and keep the best-supported reading (True: the default
+                :class:`TestTimeAugmentation`, 9 variants, about 9x slower, for an image model; for a model of
+                pen trajectories :class:`PenTestTimeAugmentation`, 7 distortions of the ink). More accurate.
             lexicon: read only entries of this lexicon (a file: CSV with a ``text`` column or one entry per
                 line, repeats counting as frequency; or a configured :class:`LexiconDecoder`).
             precision: ``fp32``, or ``bf16`` to run the network in bfloat16: on a CPU with AMX or
@@ -146,11 +152,14 @@ class Recognizer:
         Raises:
             ModelFileError: unknown name, missing, truncated or mismatched file.
             ValueError: ``precision`` is not ``fp32`` or ``bf16``.
-            InputKindError: ``tta`` for a model of pen trajectories.
+            InputKindError: a ``tta`` object for the other kind of input.
             DataFormatError: the lexicon file is missing, unreadable or has no entry the model can write.
         """
-        augmentation = tta if isinstance(tta, TestTimeAugmentation) else TestTimeAugmentation() if tta else None
         model_file = load_model_file(resolve_model(name_or_path), device)
+        augmentation = tta if not isinstance(tta, bool) else None
+        if tta is True:
+            pen = model_file.preprocessing.input == "pen"
+            augmentation = PenTestTimeAugmentation() if pen else TestTimeAugmentation()
         if lexicon is not None and not isinstance(lexicon, LexiconDecoder):
             lexicon = LexiconDecoder.read(lexicon, model_file.charset)
         return cls(model_file, device, crop_margin, augmentation, lexicon, precision)
@@ -205,26 +214,85 @@ class Recognizer:
         Raises:
             DataFormatError: an ink has no points.
         """
-        records = [Record(None, ink=ink) for ink in inks]
-        return self.read_prepared([self.prepare_record(record) for record in records], batch_size)
+        return self.read_records([Record(None, ink=ink) for ink in inks], batch_size)
+
+    def read_records(
+        self, records: Sequence[Record], batch_size: int = 32, prepared: Sequence[np.ndarray] | None = None
+    ) -> list[Reading]:
+        """Read image or ink records (a model of pen trajectories needs ink records).
+
+        Args:
+            prepared: the records' inputs if already made (``prepare_record``), so they are not made twice;
+                a pen model's test-time augmentation distorts the ink itself and makes its own.
+
+        Raises:
+            ImageError / DataFormatError: a record's image or ink cannot be read.
+            InputKindError: an image record for a model of pen trajectories.
+        """
+        if isinstance(self.tta, PenTestTimeAugmentation):
+            return [self.reading_of(self._decode(lps)) for lps in self.variant_log_probs(records, batch_size)]
+        if prepared is None:
+            prepared = [self.prepare_record(record) for record in records]
+        return self.read_prepared(prepared, batch_size)
 
     @torch.inference_mode()
     def read_prepared(self, prepared: Sequence[np.ndarray], batch_size: int = 32) -> list[Reading]:
         """Read preprocessed inputs (uint8 images, or float32 point features for a model of pen trajectories);
-        batches group similar widths to limit padding."""
+        batches group similar widths to limit padding.
+
+        Raises:
+            InputKindError: test-time augmentation for pen trajectories, which distorts ink, not features
+                (use ``read_records`` or ``read_inks``).
+        """
+        if isinstance(self.tta, PenTestTimeAugmentation):
+            raise InputKindError("test-time augmentation of pen trajectories reads ink records, not prepared features")
+        if self.tta is not None or self.lexicon is not None:
+            variants = [self.tta.variants(x) if self.tta is not None else [x] for x in prepared]
+            return [self.reading_of(self._decode(lps)) for lps in self._variant_log_probs(variants, batch_size)]
         decoded: list[Decoded | None] = [None] * len(prepared)
-        if self.tta is not None:
-            variants = [self.tta.variants(image) for image in prepared]
-            per_variant = [self.log_probs([v[k] for v in variants], batch_size) for k in range(len(self.tta))]
-            combine = self.tta.combine if self.lexicon is None else self.lexicon.decode
-            decoded = [combine([lp[i] for lp in per_variant]) for i in range(len(prepared))]
-        elif self.lexicon is not None:
-            decoded = [self.lexicon.decode([lp]) for lp in self.log_probs(prepared, batch_size)]
-        else:
-            for chunk, log_probs, output_lengths in self._batches(prepared, batch_size):
-                for i, d in zip(chunk, greedy_decode(log_probs, output_lengths), strict=True):
-                    decoded[i] = d
+        for chunk, log_probs, output_lengths in self._batches(prepared, batch_size):
+            for i, d in zip(chunk, greedy_decode(log_probs, output_lengths), strict=True):
+                decoded[i] = d
         return [self.reading_of(d) for d in decoded if d is not None]
+
+    def variant_log_probs(
+        self, records: Sequence[Record], batch_size: int = 32, prepared: Sequence[np.ndarray] | None = None
+    ) -> list[list[torch.Tensor]]:
+        """For each record, the (T_k, C) log-probabilities of each variant it is read in: its test-time
+        augmentation's variants, or just the record as it is (``prepared``: see :meth:`read_records`).
+
+        Raises:
+            ImageError / DataFormatError / InputKindError: as :meth:`read_records`.
+        """
+        if isinstance(self.tta, PenTestTimeAugmentation):
+            tta = self.tta
+            variants = [tta.variants(self._ink_of(record), self.preprocessing) for record in records]
+        else:
+            if prepared is None:
+                prepared = [self.prepare_record(record) for record in records]
+            variants = [self.tta.variants(x) if self.tta is not None else [x] for x in prepared]
+        return self._variant_log_probs(variants, batch_size)
+
+    def _variant_log_probs(self, variants: list[list[np.ndarray]], batch_size: int) -> list[list[torch.Tensor]]:
+        flat = self.log_probs([v for per_input in variants for v in per_input], batch_size)
+        out, start = [], 0
+        for per_input in variants:
+            out.append(flat[start : start + len(per_input)])
+            start += len(per_input)
+        return out
+
+    def _decode(self, log_probs: list[torch.Tensor]) -> Decoded:
+        """One input's reading from its variants' log-probabilities, with the lexicon or TTA if there is one."""
+        if self.lexicon is not None:
+            return self.lexicon.decode(log_probs)
+        if self.tta is not None:
+            return self.tta.combine(log_probs)
+        return greedy_decode_one(log_probs[0])
+
+    def _ink_of(self, record: Record) -> Ink:
+        if record.ink is None:
+            raise InputKindError(f"{record.name}: this model reads pen trajectories, and this record is an image")
+        return record.ink
 
     def reading_of(self, decoded: Decoded) -> Reading:
         """The :class:`Reading` of decoded ids (spaces tidied, text from this model's charset)."""

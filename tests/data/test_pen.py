@@ -104,3 +104,17 @@ def test_features_draw_back_into_the_strokes_they_describe() -> None:
     assert abs(again.shape[1] - features.shape[1]) <= 0.1 * features.shape[1]
     assert again[3].sum() == 3
     np.testing.assert_allclose(again[4:6, again[3] > 0], features[4:6, features[3] > 0], rtol=0.1, atol=1e-3)
+
+
+def test_a_fixed_distortion_shears_and_stretches_and_none_changes_nothing() -> None:
+    word = _word(4)
+    clean = pen_features(word)
+    np.testing.assert_array_equal(pen_features(word, shear=0.0, x_scale=1.0, y_scale=1.0), clean)
+    # Heights follow y_scale exactly; a horizontal stretch makes the strokes longer, so more points.
+    np.testing.assert_allclose(pen_features(word, y_scale=1.1)[2, 0], 1.1 * clean[2, 0], rtol=1e-5)
+    assert pen_features(word, x_scale=1.25).shape[1] > clean.shape[1] > pen_features(word, x_scale=0.8).shape[1]
+    # A positive shear leans a downstroke's top to the right: going down (dy > 0) it moves left, dx = -0.3 dy.
+    down = [np.array([[0.0, 0.0], [0.0, 40.0]])]
+    straight, leaning = pen_features(down, deskew=False), pen_features(down, deskew=False, shear=0.3)
+    assert np.allclose(straight[0, 1:], 0) and np.all(straight[1, 1:-1] > 0.99)
+    np.testing.assert_allclose(leaning[0, 1:] / leaning[1, 1:], -0.3, rtol=1e-5)

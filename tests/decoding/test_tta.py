@@ -9,6 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from scriba.data.images import Preprocessing
+from scriba.data.pen import pen_features
+from scriba.decoding import PenTestTimeAugmentation as PenTTA
 from scriba.decoding import TestTimeAugmentation as TTA  # aliased: pytest would collect a Test* name
 from scriba.decoding import greedy_decode
 from scriba.decoding.tta import PAPER
@@ -107,3 +110,31 @@ def test_invalid_settings() -> None:
         TTA(widths=())
     with pytest.raises(ValueError, match="expected 9"):
         TTA().combine([_frames([1])])
+
+
+def test_pen_variants_are_the_ink_distorted_first_as_written() -> None:
+    t = np.linspace(0, 1, 40)
+    ink = [np.stack([30 * t, 50 + 15 * np.sin(6 * t)], axis=1), np.stack([40 + 20 * t, 40 + 30 * t], axis=1)]
+    preprocessing = Preprocessing(input="pen", height=6, pen_step=0.1)
+    tta = PenTTA()
+    variants = tta.variants(ink, preprocessing)
+    assert len(variants) == len(tta) == 7
+    np.testing.assert_array_equal(variants[0], pen_features(ink, 0.1))
+    for (shear, x_scale, y_scale), variant in zip(tta.distortions, variants, strict=True):
+        np.testing.assert_array_equal(variant, pen_features(ink, 0.1, shear=shear, x_scale=x_scale, y_scale=y_scale))
+    assert len({v.tobytes() for v in variants}) == 7
+
+
+@pytest.mark.parametrize("distortions", [(), ((2.0, 1.0, 1.0),), ((0.0, 0.1, 1.0),), ((0.0, 1.0, 5.0),)])
+def test_pen_distortions_out_of_range_are_refused(distortions: tuple[tuple[float, float, float], ...]) -> None:
+    with pytest.raises(ValueError, match=r"variant|shear"):
+        PenTTA(distortions)
+
+
+def test_pen_combine_picks_the_reading_with_the_best_summed_likelihood() -> None:
+    tta = PenTTA(((0.0, 1.0, 1.0), (0.1, 1.0, 1.0), (0.0, 1.2, 1.0)))
+    # Variants of different lengths (a stretched ink has more points): two read "1 3" firmly, one "1 2" weakly.
+    variants = [_frames([1, 0, 2, 0], 0.4), _frames([1, 1, 0, 3, 3], 0.9), _frames([1, 0, 3, 3, 0, 0], 0.9)]
+    assert tta.combine(variants).ids == [1, 3]
+    with pytest.raises(ValueError, match="expected 3 variants"):
+        tta.combine(variants[:2])

@@ -38,6 +38,9 @@ def pen_features(
     deskew: bool = True,
     rng: np.random.Generator | None = None,
     augment: float = 0.0,
+    shear: float = 0.0,
+    x_scale: float = 1.0,
+    y_scale: float = 1.0,
 ) -> np.ndarray:
     """Ink -> float32 (PEN_FEATURES, T) point features (see the module docstring).
 
@@ -47,6 +50,8 @@ def pen_features(
         deskew: turn writing long enough to be a line so that it runs level first.
         rng: with ``augment`` above 0, draws a random shear and horizontal/vertical stretch (training).
         augment: strength of that random distortion, 0 (off) to 1.
+        shear, x_scale, y_scale: a fixed distortion instead (test-time augmentation): x += -shear * y (in band
+            heights; positive leans the tops of letters right), then x and y stretched by these factors.
 
     Raises:
         DataFormatError: the ink has no points.
@@ -64,7 +69,7 @@ def pen_features(
     low, high = np.percentile(points[:, 1], [5, 95])
     band = max(float(high - low), float(np.ptp(points[:, 0])) / 20, 1e-6)  # a flat stroke (a dash) has no band
     middle = (low + high) / 2
-    shear, sx, sy = 0.0, 1.0, 1.0
+    sx, sy = x_scale, y_scale
     if rng is not None and augment > 0:
         shear = float(rng.uniform(-SHEAR, SHEAR)) * augment
         sx = math.exp(float(rng.uniform(-1, 1)) * math.log(X_SCALE) * augment)
