@@ -123,6 +123,11 @@ def test_cli_reads_ink_files_and_gives_one_line_for_an_image(
     )  # fmt: skip
     assert code == 0, err
     assert (tmp_path / "eval" / "samples.png").is_file() and "cer" in out
+    code, _, err = run(
+        capsys, "evaluate", "--model", str(pen_model), "--data", str(ink_folders[1]), "--kind", "iam_ondb_lines",
+        "--split", "testset_v", "--out", str(tmp_path / "eval2"), "--ink-style", "unseen",
+    )  # fmt: skip
+    assert_one_line_error(code, err, "reads pen trajectories and draws no ink", "ink style")
 
 
 @pytest.mark.parametrize(

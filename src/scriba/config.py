@@ -243,7 +243,7 @@ class Config:
                 f"model {self.model.name!r} reads {model_reads(self.model.name)} input but "
                 f"preprocessing.input is {self.preprocessing.input!r}: set them to match"
             )
-        if self.preprocessing.input == "pen":
+        if self.preprocessing.reads_pen:
             unused = [
                 key
                 for key, used in (

@@ -21,7 +21,7 @@ from scriba.data.dataset import display_image, load_images
 from scriba.data.ink import InkStyle
 from scriba.data.records import Record
 from scriba.ensemble import Ensemble
-from scriba.errors import DataFormatError, UnknownCharactersError
+from scriba.errors import ConfigError, DataFormatError, UnknownCharactersError
 from scriba.metrics import character_stats, edit_distance, summary_metrics
 from scriba.plots import plot_char_f1, plot_sample_grid, plot_training_curves
 from scriba.recognizer import Reading, Recognizer
@@ -128,12 +128,16 @@ def prepare_eval_data(
         unknown_labels: labels with characters the model cannot produce: ``error`` raises,
             ``skip`` drops them (counted), ``score`` keeps them (they count as errors).
         cleaning: label cleaning (default: drop missing and placeholder labels, keep the rest).
-        ink_style: how ink records are drawn (default: the model's own style).
+        ink_style: how ink records are drawn (default: the model's own style); not for a model of pen
+            trajectories, which reads the ink's points and draws nothing.
 
     Raises:
         UnknownCharactersError: with ``unknown_labels="error"``, listing the characters.
         DataFormatError: nothing left to evaluate.
+        ConfigError: an ``ink_style`` for a model of pen trajectories.
     """
+    if ink_style is not None and recognizer.reads_pen:
+        raise ConfigError(f"model {recognizer.name} reads pen trajectories and draws no ink: drop the ink style")
     kept, report = clean_eval_records(recognizer.charset, recognizer.name, records, unknown_labels, cleaning)
     kept, images = load_images(
         kept, recognizer.preprocessing, recognizer.charset, report, ink_style or recognizer.model_file.ink_style

@@ -105,7 +105,7 @@ class Recognizer:
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-        pen = model_file.preprocessing.input == "pen"
+        pen = model_file.preprocessing.reads_pen
         if isinstance(tta, TestTimeAugmentation) and pen:
             raise InputKindError("TestTimeAugmentation varies images; this model reads pen trajectories")
         if isinstance(tta, PenTestTimeAugmentation) and not pen:
@@ -158,7 +158,7 @@ class Recognizer:
         model_file = load_model_file(resolve_model(name_or_path), device)
         augmentation = tta if not isinstance(tta, bool) else None
         if tta is True:
-            pen = model_file.preprocessing.input == "pen"
+            pen = model_file.preprocessing.reads_pen
             augmentation = PenTestTimeAugmentation() if pen else TestTimeAugmentation()
         if lexicon is not None and not isinstance(lexicon, LexiconDecoder):
             lexicon = LexiconDecoder.read(lexicon, model_file.charset)
@@ -172,7 +172,7 @@ class Recognizer:
     def reads_pen(self) -> bool:
         """Whether the model reads pen trajectories (point sequences) instead of images: then ``read``
         and ``prepare`` refuse images, and ``read_inks`` feeds it the ink's points."""
-        return self.preprocessing.input == "pen"
+        return self.preprocessing.reads_pen
 
     def prepare(self, image: ImageLike) -> np.ndarray:
         """An image (path, array or PIL) -> the preprocessed uint8 (height, W) model input.

@@ -92,7 +92,7 @@ class PrepareSummary:
 def image_augmentation(config: Config) -> float:
     """The strength of the image augmentation samples get (``data.augment``); 0 for a model of pen
     trajectories, whose item source distorts the points instead (:class:`scriba.data.items.PenItems`)."""
-    return 0.0 if config.preprocessing.input == "pen" else config.data.augment
+    return 0.0 if config.preprocessing.reads_pen else config.data.augment
 
 
 def read_sources(config: Config, sources: list[SourceConfig]) -> list[Record]:
@@ -232,7 +232,7 @@ def _memory_sources(config: Config, records: list[Record], images: list[np.ndarr
     """Fixed images, or ink in random styles (``data.ink_styles``) first and the image records after; for a
     model of pen trajectories, their point features, randomly distorted (``data.augment``)."""
     texts = [r.text or "" for r in records]
-    if config.preprocessing.input == "pen":
+    if config.preprocessing.reads_pen:
         inks = [r.ink or [] for r in records]  # load_images kept ink records only
         widths = [f.shape[1] for f in images]
         return [PenItems(inks, texts, widths, config.preprocessing, config.data.augment)]

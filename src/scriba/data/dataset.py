@@ -72,7 +72,7 @@ def render_record(record: Record, preprocessing: Preprocessing, ink_style: InkSt
         ImageError / DataFormatError: the image cannot be read or the ink has no points.
         InputKindError: an image record for pen input.
     """
-    if preprocessing.input == "pen":
+    if preprocessing.reads_pen:
         if record.ink is None:
             raise InputKindError(f"{record.name}: this model reads pen trajectories, and this record is an image")
         return pen_features(record.ink, preprocessing.pen_step, preprocessing.pen_deskew)

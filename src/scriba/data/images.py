@@ -121,7 +121,7 @@ class Preprocessing:
     def __post_init__(self) -> None:
         if self.input not in ("image", "pen"):
             raise ValueError(f"preprocessing input must be image or pen, not {self.input!r}")
-        if self.input == "pen":
+        if self.reads_pen:
             if self.height != PEN_FEATURES:
                 raise ValueError(
                     f"preprocessing height is the number of features per point for pen input: {PEN_FEATURES}, "
@@ -143,6 +143,11 @@ class Preprocessing:
         if self.band_above is not None and (not self.tall_band or self.band_above < 0):
             raise ValueError(f"preprocessing band_above needs tall_band and a height >= 0, got {self.band_above}")
 
+    @property
+    def reads_pen(self) -> bool:
+        """Whether this is the input of a model of pen trajectories (point features, no images)."""
+        return self.input == "pen"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -156,7 +161,7 @@ class Preprocessing:
         Raises:
             InputKindError: this preprocessing is for a model of pen trajectories.
         """
-        if self.input == "pen":
+        if self.reads_pen:
             raise InputKindError("this model reads pen trajectories (ink files), not images")
         if self.margin >= 0:
             gray = crop_to_ink(gray, self.margin)
