@@ -22,11 +22,12 @@ def _recognizer(characters: str) -> Recognizer:
 
 
 def _frames(charset: Charset, rows: list[dict[str, float]]) -> torch.Tensor:
-    """(T, C) log-probabilities: per frame the given characters' probabilities, the rest spread thinly."""
+    """(T, C) log-probabilities: per frame the given characters' probabilities ("" the blank), the rest
+    spread thinly."""
     probs = torch.full((len(rows), charset.num_classes), 1e-4)
     for t, row in enumerate(rows):
         for char, p in row.items():
-            probs[t, charset.encode(char)[0]] = p
+            probs[t, charset.encode(char)[0] if char else 0] = p
     return (probs / probs.sum(1, keepdim=True)).log()
 
 
@@ -64,6 +65,15 @@ def test_a_model_read_in_variants_proposes_each_and_counts_their_mean() -> None:
     lp_tot = _frames(a.charset, [{"t": 1}, {"o": 1}, {"t": 1}])
     lp_b_tot = _frames(b.charset, [{"t": 0.9, "c": 0.1}, {"o": 1}, {"t": 1}])
     assert Ensemble([a, b])._combine([[lp_a, lp_tot], [lp_b_tot]]).text == "tot"
+
+
+def test_an_empty_reading_is_scored_too() -> None:
+    a, b = _recognizer("acot"), _recognizer("acot")
+    # A reads nothing (all blanks, the empty text); B reads "a" weakly: both are scored, the empty text wins.
+    lp_a = _frames(a.charset, [{"": 1}, {"": 1}])
+    lp_b = _frames(b.charset, [{"a": 0.55, "": 0.45}, {"": 1}])
+    assert a.reading_of(greedy_decode_one(lp_a)).text == ""
+    assert Ensemble([a, b])._combine([[lp_a], [lp_b]]).text == ""
 
 
 def test_an_ensemble_needs_two_models_and_one_positive_weight_each() -> None:

@@ -83,7 +83,7 @@ def _scores(recognizer: Recognizer, log_probs: torch.Tensor, texts: list[str]) -
     writable = [i for i, text in enumerate(texts) if not charset.unknown(text)]
     scores = torch.full((len(texts),), -torch.inf)
     if writable:
-        ids = [charset.encode(texts[i]) for i in writable]
+        ids = [charset.encode(texts[i]) if texts[i] else [] for i in writable]  # "" is all blanks
         scores[writable] = ctc_log_likelihoods([log_probs], ids)[0]
     finite = torch.isfinite(scores)
     if not finite.any():
