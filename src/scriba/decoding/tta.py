@@ -73,12 +73,7 @@ class TestTimeAugmentation:
         mean probabilities; each proposal's score is its CTC log-likelihood summed over the variants.
         The returned confidences are those of the first variant (base first) that proposed the winner.
         """
-        if len(log_probs) != len(self):
-            raise ValueError(f"expected {len(self)} variants' log-probabilities, got {len(log_probs)}")
-        proposals: dict[tuple[int, ...], Decoded] = {}
-        for lp in log_probs:
-            decoded = greedy_decode_one(lp)
-            proposals.setdefault(tuple(decoded.ids), decoded)
+        proposals = greedy_proposals(log_probs, len(self))
         per_width = len(self.shifts)
         if per_width > 1:
             for start in range(0, len(log_probs), per_width):
@@ -141,13 +136,22 @@ class PenTestTimeAugmentation:
         """The best reading of one ink from its variants' (T_k, C) log-probabilities (in ``distortions`` order):
         each variant's greedy reading is a proposal, scored by its CTC log-likelihood summed over the variants;
         the confidences are those of the first variant that proposed the winner."""
-        if len(log_probs) != len(self):
-            raise ValueError(f"expected {len(self)} variants' log-probabilities, got {len(log_probs)}")
-        proposals: dict[tuple[int, ...], Decoded] = {}
-        for lp in log_probs:
-            decoded = greedy_decode_one(lp)
-            proposals.setdefault(tuple(decoded.ids), decoded)
-        return best_supported(proposals, log_probs)
+        return best_supported(greedy_proposals(log_probs, len(self)), log_probs)
+
+
+def greedy_proposals(log_probs: list[torch.Tensor], expected: int) -> dict[tuple[int, ...], Decoded]:
+    """Each variant's greedy reading keyed by its ids, the first variant's kept where several agree.
+
+    Raises:
+        ValueError: not ``expected`` variants.
+    """
+    if len(log_probs) != expected:
+        raise ValueError(f"expected {expected} variants' log-probabilities, got {len(log_probs)}")
+    proposals: dict[tuple[int, ...], Decoded] = {}
+    for lp in log_probs:
+        decoded = greedy_decode_one(lp)
+        proposals.setdefault(tuple(decoded.ids), decoded)
+    return proposals
 
 
 def best_supported(proposals: dict[tuple[int, ...], Decoded], log_probs: list[torch.Tensor]) -> Decoded:
