@@ -13,7 +13,7 @@ from typing import Literal, get_args
 import numpy as np
 import torch
 
-from scriba.data.dataset import Sample, as_model_input, collate, render_record
+from scriba.data.dataset import Sample, as_model_input, collate, pen_ink, render_record
 from scriba.data.images import ImageLike, load_image
 from scriba.data.records import Ink, Record
 from scriba.decoding import (
@@ -266,7 +266,7 @@ class Recognizer:
         """
         if isinstance(self.tta, PenTestTimeAugmentation):
             tta = self.tta
-            variants = [tta.variants(self._ink_of(record), self.preprocessing) for record in records]
+            variants = [tta.variants(pen_ink(record), self.preprocessing) for record in records]
         else:
             if prepared is None:
                 prepared = [self.prepare_record(record) for record in records]
@@ -288,11 +288,6 @@ class Recognizer:
         if self.tta is not None:
             return self.tta.combine(log_probs)
         return greedy_decode_one(log_probs[0])
-
-    def _ink_of(self, record: Record) -> Ink:
-        if record.ink is None:
-            raise InputKindError(f"{record.name}: this model reads pen trajectories, and this record is an image")
-        return record.ink
 
     def reading_of(self, decoded: Decoded) -> Reading:
         """The :class:`Reading` of decoded ids (spaces tidied, text from this model's charset)."""

@@ -27,7 +27,7 @@ from scriba.data.images import Preprocessing, load_image, to_model_input
 from scriba.data.ink import InkStyle, render_ink
 from scriba.data.items import ItemSource
 from scriba.data.pen import pen_features
-from scriba.data.records import Record
+from scriba.data.records import Ink, Record
 from scriba.errors import InputKindError, ScribaError
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,7 @@ def render_record(record: Record, preprocessing: Preprocessing, ink_style: InkSt
         InputKindError: an image record for pen input.
     """
     if preprocessing.reads_pen:
-        if record.ink is None:
-            raise InputKindError(f"{record.name}: this model reads pen trajectories, and this record is an image")
-        return pen_features(record.ink, preprocessing.pen_step, preprocessing.pen_deskew)
+        return pen_features(pen_ink(record), preprocessing.pen_step, preprocessing.pen_deskew)
     if record.ink is not None:
         gray = render_ink(record.ink, ink_style)
     elif record.image is not None:
@@ -83,6 +81,17 @@ def render_record(record: Record, preprocessing: Preprocessing, ink_style: InkSt
     else:
         raise ScribaError(f"{record.name}: record has neither image nor ink")
     return preprocessing.apply(gray)
+
+
+def pen_ink(record: Record) -> Ink:
+    """The ink of a record that a model of pen trajectories reads.
+
+    Raises:
+        InputKindError: the record is an image.
+    """
+    if record.ink is None:
+        raise InputKindError(f"{record.name}: this model reads pen trajectories, and this record is an image")
+    return record.ink
 
 
 def as_model_input(prepared: np.ndarray) -> np.ndarray:
