@@ -247,8 +247,8 @@ class Recognizer:
         if isinstance(self.tta, PenTestTimeAugmentation):
             raise InputKindError("test-time augmentation of pen trajectories reads ink records, not prepared features")
         if self.tta is not None or self.lexicon is not None:
-            variants = [self.tta.variants(x) if self.tta is not None else [x] for x in prepared]
-            return [self.reading_of(self._decode(lps)) for lps in self._variant_log_probs(variants, batch_size)]
+            per_input = self._variant_log_probs(self._image_variants(prepared, self.tta), batch_size)
+            return [self.reading_of(self._decode(lps)) for lps in per_input]
         decoded: list[Decoded | None] = [None] * len(prepared)
         for chunk, log_probs, output_lengths in self._batches(prepared, batch_size):
             for i, d in zip(chunk, greedy_decode(log_probs, output_lengths), strict=True):
@@ -270,8 +270,14 @@ class Recognizer:
         else:
             if prepared is None:
                 prepared = [self.prepare_record(record) for record in records]
-            variants = [self.tta.variants(x) if self.tta is not None else [x] for x in prepared]
+            variants = self._image_variants(prepared, self.tta)
         return self._variant_log_probs(variants, batch_size)
+
+    @staticmethod
+    def _image_variants(prepared: Sequence[np.ndarray], tta: TestTimeAugmentation | None) -> list[list[np.ndarray]]:
+        """Each prepared input's image TTA variants, or the input alone (also a pen model's features read
+        without TTA: a pen model's variants come from the ink)."""
+        return [tta.variants(x) if tta is not None else [x] for x in prepared]
 
     def _variant_log_probs(self, variants: list[list[np.ndarray]], batch_size: int) -> list[list[torch.Tensor]]:
         flat = self.log_probs([v for per_input in variants for v in per_input], batch_size)
