@@ -15,7 +15,7 @@ import torch
 
 from scriba.charset import Charset
 from scriba.data.records import Record
-from scriba.decoding.ctc import ctc_log_likelihoods
+from scriba.decoding.ctc import ctc_log_likelihoods, worst_for_unfit
 from scriba.decoding.greedy import greedy_decode_one
 from scriba.errors import ConfigError
 from scriba.recognizer import Reading, Recognizer
@@ -72,21 +72,18 @@ class Ensemble:
         texts = list(proposals)
         total = torch.zeros(len(texts))
         for recognizer, variants, weight in zip(self.recognizers, log_probs, self.weights, strict=True):
-            total += weight * torch.stack([_scores(recognizer, lp, texts) for lp in variants]).mean(0)
+            total += weight * _scores(recognizer, variants, texts)
         return proposals[texts[int(total.argmax())]]
 
 
-def _scores(recognizer: Recognizer, log_probs: torch.Tensor, texts: list[str]) -> torch.Tensor:
-    """(len(texts),) CTC log-likelihoods of the texts under one model; a text it cannot write (a character
-    outside its charset) or fit into its frames gets the worst finite score, so it does not veto the text."""
+def _scores(recognizer: Recognizer, variants: list[torch.Tensor], texts: list[str]) -> torch.Tensor:
+    """(len(texts),) mean CTC log-likelihoods of the texts over one model's variants; a text it cannot write (a
+    character outside its charset) or fit into a variant's frames gets that variant's worst finite score, so
+    it does not veto the text."""
     charset = recognizer.charset
     writable = [i for i, text in enumerate(texts) if not charset.unknown(text)]
-    scores = torch.full((len(texts),), -torch.inf)
+    scores = torch.full((len(variants), len(texts)), -torch.inf)
     if writable:
         ids = [charset.encode(texts[i]) if texts[i] else [] for i in writable]  # "" is all blanks
-        scores[writable] = ctc_log_likelihoods([log_probs], ids)[0]
-    finite = torch.isfinite(scores)
-    if not finite.any():
-        return torch.zeros(len(texts))
-    scores[~finite] = scores[finite].min()
-    return scores
+        scores[:, writable] = ctc_log_likelihoods(variants, ids)
+    return worst_for_unfit(scores).mean(0)

@@ -46,14 +46,19 @@ def summed_scores(log_probs: Sequence[torch.Tensor], texts: Sequence[Sequence[in
     A text too long for one variant's frames gets that variant's worst finite score, so one short
     variant does not veto an otherwise good reading; a variant no text fits adds nothing.
     """
-    scores = ctc_log_likelihoods(log_probs, texts)
+    return worst_for_unfit(ctc_log_likelihoods(log_probs, texts)).sum(0)
+
+
+def worst_for_unfit(scores: torch.Tensor) -> torch.Tensor:
+    """(variants, texts) log-likelihoods with each row's -inf (a text that does not fit) replaced by that
+    row's worst finite score, and a row without any by 0, so that no one variant vetoes a text (in place)."""
     for i in range(scores.shape[0]):
         finite = torch.isfinite(scores[i])
         if not finite.any():
             scores[i] = 0.0
         else:
             scores[i, ~finite] = scores[i, finite].min()
-    return scores.sum(0)
+    return scores
 
 
 def ctc_char_confidences(log_probs: torch.Tensor, ids: Sequence[int]) -> list[float] | None:
