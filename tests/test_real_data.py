@@ -83,6 +83,30 @@ def test_pen_model_and_ensemble_read_real_ink(
     assert both.cer < min(max_both, alone.cer), both.summary()
 
 
+@pytest.mark.parametrize(
+    ("kind", "count", "max_pen", "max_three"),
+    [("iam_ondb_words", 400, 0.17, 0.12), ("iam_ondb_lines", 150, 0.14, 0.11)],
+)
+def test_second_pen_model_reads_real_ink_and_joins_the_ensemble(
+    shared_data: Path, kind: str, count: int, max_pen: float, max_three: float
+) -> None:
+    """A regression guard on `english_pen_b` alone and in the three-model ensemble, on the slices above
+    (measured: `english_pen_b` 14.3% CER on the words, 11.4% on the lines; `english` + `english_pen` +
+    `english_pen_b` 10.4% and 9.2%)."""
+    from scriba.ensemble import Ensemble
+
+    second = Recognizer.load("english_pen_b")
+    assert second.preprocessing.reads_pen
+    records = read_source(SourceConfig(path=str(shared_data / "iam_ondb"), kind=kind, split="testset_t"))[:count]
+    cleaning = CleaningOptions(special_labels=())
+    alone = evaluate(second, records, unknown_labels="score", cleaning=cleaning)
+    three = Ensemble([Recognizer.load("english"), Recognizer.load("english_pen"), second])
+    together = evaluate(three, records, unknown_labels="score", cleaning=cleaning)
+    assert alone.n == together.n == count
+    assert alone.cer < max_pen, alone.summary()
+    assert together.cer < min(max_three, alone.cer), together.summary()
+
+
 def test_names_model_reads_real_names_it_never_saw(shared_data: Path) -> None:
     """A regression guard on the `names` model: the labeled names of the `test` part (never trained on
     nor used for selection; measured: 11.9% CER, 61.8% exact)."""
