@@ -99,7 +99,11 @@ def test_model_names_and_errors(tiny_model: Path, tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("SCRIBA_MODELS", str(tiny_model.parent))
     assert tiny_model.stem in available_models()
     assert resolve_model(tiny_model.stem) == tiny_model
-    assert Recognizer.load(tiny_model.stem).charset == Recognizer.load(tiny_model).charset
+    by_name, by_path = Recognizer.load(tiny_model.stem), Recognizer.load(tiny_model)
+    assert by_name.charset == by_path.charset
+    # A shipped model is called by the name it was loaded by; a file by the run name it records.
+    assert by_name.name == tiny_model.stem
+    assert by_path.name == by_path.model_file.info["name"] != tiny_model.stem
     with pytest.raises(ModelFileError, match="unknown model 'nope'"):
         Recognizer.load("nope")
     with pytest.raises(ModelFileError, match="not found"):

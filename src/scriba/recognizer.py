@@ -111,6 +111,7 @@ class Recognizer:
         if isinstance(tta, PenTestTimeAugmentation) and not pen:
             raise InputKindError("PenTestTimeAugmentation varies pen trajectories; this model reads images")
         self.model_file = model_file
+        self.shipped_name: str | None = None  # set by load() when a shipped model is loaded by its name
         self.device = torch.device(device)
         self.precision = precision
         self.dtype = torch.bfloat16 if precision == "bf16" else torch.float32
@@ -155,18 +156,23 @@ class Recognizer:
             InputKindError: a ``tta`` object for the other kind of input.
             DataFormatError: the lexicon file is missing, unreadable or has no entry the model can write.
         """
-        model_file = load_model_file(resolve_model(name_or_path), device)
+        path = resolve_model(name_or_path)
+        model_file = load_model_file(path, device)
         augmentation = tta if not isinstance(tta, bool) else None
         if tta is True:
             pen = model_file.preprocessing.reads_pen
             augmentation = PenTestTimeAugmentation() if pen else TestTimeAugmentation()
         if lexicon is not None and not isinstance(lexicon, LexiconDecoder):
             lexicon = LexiconDecoder.read(lexicon, model_file.charset)
-        return cls(model_file, device, crop_margin, augmentation, lexicon, precision)
+        recognizer = cls(model_file, device, crop_margin, augmentation, lexicon, precision)
+        if not Path(name_or_path).is_file():
+            recognizer.shipped_name = path.stem
+        return recognizer
 
     @property
     def name(self) -> str:
-        return str(self.model_file.info.get("name", self.model_file.architecture))
+        """The shipped model's name when loaded by it (``english``), else the run name its file records."""
+        return self.shipped_name or str(self.model_file.info.get("name", self.model_file.architecture))
 
     @property
     def reads_pen(self) -> bool:
