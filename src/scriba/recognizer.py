@@ -165,7 +165,7 @@ class Recognizer:
         if lexicon is not None and not isinstance(lexicon, LexiconDecoder):
             lexicon = LexiconDecoder.read(lexicon, model_file.charset)
         recognizer = cls(model_file, device, crop_margin, augmentation, lexicon, precision)
-        if not Path(name_or_path).is_file():
+        if path != Path(name_or_path):  # resolve_model found it by name among the shipped models
             recognizer.shipped_name = path.stem
         return recognizer
 
