@@ -92,6 +92,26 @@ def test_test_time_augmentation_reads_distortions_of_the_ink(pen_model: Path, in
         augmented.read_prepared([plain.prepare_record(records[0])])
 
 
+def test_a_model_of_the_lifted_pens_path_too_trains_reads_and_keeps_its_preprocessing(
+    ink_folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from scriba.training import fit
+
+    air = "preprocessing={input: pen, height: 7, pen_air: 0.2}"
+    overrides = [*pen_overrides(*ink_folders, tmp_path, name="tiny_air"), air]
+    model = fit(load_config(TINY, overrides)).model_path
+    assert read_metadata(model)["preprocessing"]["pen_air"] == 0.2
+    recognizer = Recognizer.load(model)
+    records = read_source(SourceConfig(str(ink_folders[1]), "iam_ondb_lines", "testset_v"))
+    inks = [r.ink or [] for r in records]
+    readings = recognizer.read_inks(inks)
+    # Read one at a time and in a batch alike; with test-time augmentation every variant has the air points.
+    assert [r.text for r in readings] == [recognizer.read_inks([ink])[0].text for ink in inks]
+    tta = PenTestTimeAugmentation()
+    assert all(v.shape[0] == 7 and v[6].sum() > 0 for v in tta.variants(inks[0], recognizer.preprocessing))
+    assert len(Recognizer.load(model, tta=True).read_inks(inks[:2])) == 2
+
+
 def test_evaluate_scores_ink_records(pen_model: Path, ink_folders: tuple[Path, Path]) -> None:
     records = read_source(SourceConfig(str(ink_folders[1]), "iam_ondb_lines", "testset_v"))
     recognizer = Recognizer.load(pen_model)
@@ -138,6 +158,14 @@ def test_cli_reads_ink_files_and_gives_one_line_for_an_image(
         (
             ["model.name=pen_rnn", "model.args={}", "preprocessing={input: pen}"],
             "features per point for pen input: 6, not 32",
+        ),
+        (
+            ["model.name=pen_rnn", "model.args={}", "preprocessing={input: pen, height: 6, pen_air: 0.2}"],
+            "features per point for pen input: 7, not 6",
+        ),
+        (
+            ["model.name=pen_rnn", "model.args={}", "preprocessing={input: pen, height: 7, pen_air: 3}"],
+            "pen_air must be 0",
         ),
         (
             ["model.name=pen_rnn", "model.args={}", "preprocessing={input: pen, height: 6}", "data.synth.ratio=0.2"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scriba.data.pen import JUMP_CLIP, PEN_FEATURES, features_to_ink, pen_features
+from scriba.data.pen import JUMP_CLIP, PEN_AIR_FEATURES, PEN_FEATURES, features_to_ink, pen_features
 from scriba.errors import DataFormatError
 
 
@@ -118,3 +118,33 @@ def test_a_fixed_distortion_shears_and_stretches_and_none_changes_nothing() -> N
     straight, leaning = pen_features(down, deskew=False), pen_features(down, deskew=False, shear=0.3)
     assert np.allclose(straight[0, 1:], 0) and np.all(straight[1, 1:-1] > 0.99)
     np.testing.assert_allclose(leaning[0, 1:] / leaning[1, 1:], -0.3, rtol=1e-5)
+
+
+def test_the_lifted_pens_path_adds_flagged_points_between_strokes_and_nothing_else() -> None:
+    word = _word(5)
+    plain = pen_features(word)
+    flown = pen_features(word, air=0.2)
+    assert flown.shape[0] == PEN_AIR_FEATURES and flown.dtype == np.float32
+    ink, air = flown[:, flown[6] == 0], flown[:, flown[6] == 1]
+    # The ink's points are those without air, unchanged, and the air points lie only between strokes.
+    np.testing.assert_array_equal(ink[:PEN_FEATURES], plain)
+    starts = np.flatnonzero(flown[3])
+    assert len(starts) == 3 and np.all(flown[6, : np.flatnonzero(plain[3])[1]] == 0)  # none in the first stroke
+    before = [np.flatnonzero(flown[6, : starts[k]] == 0)[-1] for k in (1, 2)]  # each jump's last ink point
+    assert all(np.all(flown[6, b + 1 : starts[k]] == 1) for b, k in zip(before, (1, 2), strict=True))
+    # Each gap is about 0.4 band heights wide here: about one point per 0.2 of it, stepping right (dx > 0, in
+    # units of the air spacing) at heights between the two ends, with no pen-down flag and no jump.
+    jumps = np.hypot(plain[4, plain[3] > 0][1:], plain[5, plain[3] > 0][1:])
+    assert air.shape[1] == sum(int(j / 0.2) for j in jumps) > 0
+    assert np.all(air[0] > 0) and np.all(air[3:6] == 0)
+    assert np.hypot(air[0], air[1]).max() < 1.0 + 1e-4
+    # Drawn back, the air points are left out.
+    drawn = features_to_ink(flown, step=0.1)
+    assert len(drawn) == 3 and sum(len(s) for s in drawn) == plain.shape[1]
+
+
+def test_a_long_jump_gets_at_most_its_clipped_length_of_air_points() -> None:
+    far = [np.array([[0.0, 0.0], [0.0, 40.0]]), np.array([[4000.0, 0.0], [4000.0, 40.0]])]
+    features = pen_features(far, deskew=False, air=0.25)
+    assert int(features[6].sum()) == int(JUMP_CLIP / 0.25)
+    assert pen_features([np.array([[10.0, 10.0]])], air=0.2).shape == (PEN_AIR_FEATURES, 1)

@@ -73,7 +73,8 @@ def render_record(record: Record, preprocessing: Preprocessing, ink_style: InkSt
         InputKindError: an image record for pen input.
     """
     if preprocessing.reads_pen:
-        return pen_features(pen_ink(record), preprocessing.pen_step, preprocessing.pen_deskew)
+        p = preprocessing
+        return pen_features(pen_ink(record), p.pen_step, p.pen_deskew, air=p.pen_air)
     if record.ink is not None:
         gray = render_ink(record.ink, ink_style)
     elif record.image is not None:

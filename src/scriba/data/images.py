@@ -13,7 +13,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from scriba.data.pen import PEN_FEATURES
+from scriba.data.pen import PEN_AIR_FEATURES, PEN_FEATURES
 from scriba.errors import ImageError, InputKindError
 
 ImageLike = str | Path | np.ndarray | Any  # Any: PIL.Image.Image, imported lazily
@@ -99,9 +99,12 @@ class Preprocessing:
             crops have ink over less than half their height) is scaled up too. None: ``tall_height``.
         input: ``image``, or ``pen`` for models that read pen trajectories as point sequences
             (:func:`scriba.data.pen.pen_features`) and no images; then ``height`` is the number of features
-            per point (``PEN_FEATURES``, 6) and the fields above do not apply.
+            per point (``PEN_FEATURES``, 6; ``PEN_AIR_FEATURES``, 7, with ``pen_air``) and the fields above
+            do not apply.
         pen_step: ``pen`` only: points are resampled this far apart along each stroke, in band heights.
         pen_deskew: ``pen`` only: turn writing long enough to be a line level first.
+        pen_air: ``pen`` only: 0 (off), or the spacing in band heights of points put on the lifted pen's path
+            between strokes, flagged by a 7th feature (:func:`scriba.data.pen.pen_features`).
     """
 
     height: int = 32
@@ -117,16 +120,20 @@ class Preprocessing:
     input: Literal["image", "pen"] = "image"
     pen_step: float = 0.1
     pen_deskew: bool = True
+    pen_air: float = 0.0
 
     def __post_init__(self) -> None:
         if self.input not in ("image", "pen"):
             raise ValueError(f"preprocessing input must be image or pen, not {self.input!r}")
         if self.reads_pen:
-            if self.height != PEN_FEATURES:
+            features = PEN_AIR_FEATURES if self.pen_air else PEN_FEATURES
+            if self.height != features:
                 raise ValueError(
-                    f"preprocessing height is the number of features per point for pen input: {PEN_FEATURES}, "
+                    f"preprocessing height is the number of features per point for pen input: {features}, "
                     f"not {self.height}"
                 )
+            if self.pen_air and not 0.01 <= self.pen_air <= 1:
+                raise ValueError(f"preprocessing pen_air must be 0 (off) or 0.01..1 band height, got {self.pen_air}")
             if not 0.01 <= self.pen_step <= 1:
                 raise ValueError(f"preprocessing pen_step must be between 0.01 and 1 band height, got {self.pen_step}")
             return

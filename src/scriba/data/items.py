@@ -119,7 +119,8 @@ class PenItems(_InkItems):
 
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         p = self.preprocessing
-        return pen_features(self.inks[index], p.pen_step, p.pen_deskew, rng, self.augment), self.texts[index]
+        features = pen_features(self.inks[index], p.pen_step, p.pen_deskew, rng, self.augment, air=p.pen_air)
+        return features, self.texts[index]
 
 
 class SyntheticItems:

@@ -25,6 +25,9 @@ from scriba.errors import DataFormatError
 # middle), pen-down (1 at a stroke's first point), jump x, jump y (from the end of the last stroke to this
 # stroke's start, in band heights, clipped to +-JUMP_CLIP: a jump to the next line start says no more than "far").
 PEN_FEATURES = 6
+# With ``air`` (the pen's path between strokes, ``Preprocessing.pen_air``): a 7th feature, 1 on the points sampled
+# along the straight line from one stroke's end to the next stroke's start while the pen is lifted, 0 on the ink.
+PEN_AIR_FEATURES = 7
 JUMP_CLIP = 5.0
 # At the strongest augmentation (1.0): shear x by up to +-0.35 of y, stretch x by 0.8..1.25 and y by 0.85..1.15.
 SHEAR = 0.35
@@ -41,8 +44,10 @@ def pen_features(
     shear: float = 0.0,
     x_scale: float = 1.0,
     y_scale: float = 1.0,
+    air: float = 0.0,
 ) -> np.ndarray:
-    """Ink -> float32 (PEN_FEATURES, T) point features (see the module docstring).
+    """Ink -> float32 (PEN_FEATURES, T) point features (see the module docstring); with ``air``,
+    (PEN_AIR_FEATURES, T) with the lifted pen's path as points too.
 
     Args:
         ink: strokes, each a (K, 2) array of x, y (y downward), in any unit.
@@ -52,6 +57,11 @@ def pen_features(
         augment: strength of that random distortion, 0 (off) to 1.
         shear, x_scale, y_scale: a fixed distortion instead (test-time augmentation): x += -shear * y (in band
             heights; positive leans the tops of letters right), then x and y stretched by these factors.
+        air: 0 (off), or the spacing in band heights of points put on the straight line between one stroke's
+            end and the next one's start (at most ``JUMP_CLIP / air`` of them a jump), flagged by a 7th
+            feature: their steps (dx, dy, in units of ``air``) and heights show where the pen went between
+            strokes, e.g. the gap between words or the way back to dot an i, as points the model reads in
+            order, where otherwise a stroke's first point alone holds the jump.
 
     Raises:
         DataFormatError: the ink has no points.
@@ -75,6 +85,7 @@ def pen_features(
         sx = math.exp(float(rng.uniform(-1, 1)) * math.log(X_SCALE) * augment)
         sy = math.exp(float(rng.uniform(-1, 1)) * math.log(Y_SCALE) * augment)
     columns = []
+    width = PEN_AIR_FEATURES if air > 0 else PEN_FEATURES
     last_end: np.ndarray | None = None
     for stroke in strokes:
         y = (stroke[:, 1] - middle) / band
@@ -84,7 +95,9 @@ def pen_features(
         resampled = _resample(normalized, step)
         deltas = np.diff(resampled, axis=0, prepend=resampled[:1]) / step
         jump = np.zeros(2) if last_end is None else np.clip(resampled[0] - last_end, -JUMP_CLIP, JUMP_CLIP)
-        features = np.zeros((len(resampled), PEN_FEATURES))
+        if air > 0 and last_end is not None:
+            columns.append(_air_points(last_end, resampled[0], air))
+        features = np.zeros((len(resampled), width))
         features[:, 0:2] = deltas
         features[:, 2] = resampled[:, 1]
         features[0, 3] = 1.0
@@ -92,6 +105,21 @@ def pen_features(
         columns.append(features)
         last_end = resampled[-1]
     return np.concatenate(columns).T.astype(np.float32)
+
+
+def _air_points(start: np.ndarray, end: np.ndarray, air: float) -> np.ndarray:
+    """(K, PEN_AIR_FEATURES) features of points every ``air`` between two strokes, the ends left out (K may be 0)."""
+    distance = float(np.hypot(*(end - start)))
+    count = min(int(distance / air), int(JUMP_CLIP / air))
+    if count == 0:
+        return np.zeros((0, PEN_AIR_FEATURES))
+    at = np.arange(1, count + 1)[:, None] / (count + 1)
+    points = start + at * (end - start)
+    features = np.zeros((count, PEN_AIR_FEATURES))
+    features[:, 0:2] = np.diff(points, axis=0, prepend=start[None]) / air
+    features[:, 2] = points[:, 1]
+    features[:, 6] = 1.0
+    return features
 
 
 def _resample(stroke: np.ndarray, step: float) -> np.ndarray:
@@ -110,7 +138,9 @@ def _resample(stroke: np.ndarray, step: float) -> np.ndarray:
 def features_to_ink(features: np.ndarray, step: float = 0.1) -> Ink:
     """The strokes that ``features`` (PEN_FEATURES, T) describe, in band heights (for pictures of what a pen
     model reads, e.g. ``scriba preview``): x follows the steps and jumps (a clipped jump draws nearer), y is
-    the stored height."""
+    the stored height. The lifted pen's points (``air``) are left out: the jumps hold where it went."""
+    if features.shape[0] == PEN_AIR_FEATURES:
+        features = features[:, features[6] < 0.5]
     starts = np.flatnonzero(features[3] > 0.5)
     if len(starts) == 0 or starts[0] != 0:
         starts = np.concatenate([[0], starts])

@@ -129,8 +129,11 @@ class PenTestTimeAugmentation:
         Raises:
             DataFormatError: the ink has no points.
         """
-        step, deskew = preprocessing.pen_step, preprocessing.pen_deskew
-        return [pen_features(ink, step, deskew, shear=shear, x_scale=x, y_scale=y) for shear, x, y in self.distortions]
+        step, deskew, air = preprocessing.pen_step, preprocessing.pen_deskew, preprocessing.pen_air
+        return [
+            pen_features(ink, step, deskew, shear=shear, x_scale=x, y_scale=y, air=air)
+            for shear, x, y in self.distortions
+        ]
 
     def combine(self, log_probs: list[torch.Tensor]) -> Decoded:
         """The best reading of one ink from its variants' (T_k, C) log-probabilities (in ``distortions`` order):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from scriba.data.pen import PEN_FEATURES
+from scriba.data.pen import PEN_AIR_FEATURES, PEN_FEATURES
 from scriba.models.layers import SequenceHead
 from scriba.models.registry import RecognitionModel, register_model
 
@@ -52,11 +52,14 @@ class PenRNN(RecognitionModel):
 
     def __init__(self, num_classes: int, input_height: int, args: PenRNNArgs) -> None:
         super().__init__()
-        if input_height != PEN_FEATURES:
-            raise ValueError(f"pen_rnn's input height is its {PEN_FEATURES} features per point, not {input_height}")
+        if input_height not in (PEN_FEATURES, PEN_AIR_FEATURES):
+            raise ValueError(
+                f"pen_rnn's input height is its {PEN_FEATURES} features per point ({PEN_AIR_FEATURES} with the "
+                f"lifted pen's path), not {input_height}"
+            )
         self.args = args
         blocks: list[nn.Module] = []
-        width = PEN_FEATURES
+        width = input_height
         for channels, stride in zip(args.channels, args.strides, strict=True):
             blocks.append(
                 nn.Sequential(
