@@ -108,7 +108,8 @@ def pen_features(
 
 
 def _air_points(start: np.ndarray, end: np.ndarray, air: float) -> np.ndarray:
-    """(K, PEN_AIR_FEATURES) features of points every ``air`` between two strokes, the ends left out (K may be 0)."""
+    """(K, PEN_AIR_FEATURES) features of points evenly spread between two strokes, the ends left out: one per
+    ``air`` of the distance (K may be 0), at most ``JUMP_CLIP / air``, so a longer jump gets them farther apart."""
     distance = float(np.hypot(*(end - start)))
     count = min(int(distance / air), int(JUMP_CLIP / air))
     if count == 0:
