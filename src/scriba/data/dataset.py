@@ -26,7 +26,6 @@ from scriba.data.cleaning import CleaningReport
 from scriba.data.images import Preprocessing, load_image, to_model_input
 from scriba.data.ink import InkStyle, render_ink
 from scriba.data.items import ItemSource
-from scriba.data.pen import pen_features
 from scriba.data.records import Ink, Record
 from scriba.errors import InputKindError, ScribaError
 
@@ -73,8 +72,7 @@ def render_record(record: Record, preprocessing: Preprocessing, ink_style: InkSt
         InputKindError: an image record for pen input.
     """
     if preprocessing.reads_pen:
-        p = preprocessing
-        return pen_features(pen_ink(record), p.pen_step, p.pen_deskew, air=p.pen_air)
+        return preprocessing.point_features(pen_ink(record))
     if record.ink is not None:
         gray = render_ink(record.ink, ink_style)
     elif record.image is not None:

@@ -13,7 +13,8 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from scriba.data.pen import PEN_AIR_FEATURES, PEN_FEATURES
+from scriba.data.pen import PEN_AIR_FEATURES, PEN_FEATURES, pen_features
+from scriba.data.records import Ink
 from scriba.errors import ImageError, InputKindError
 
 ImageLike = str | Path | np.ndarray | Any  # Any: PIL.Image.Image, imported lazily
@@ -154,6 +155,24 @@ class Preprocessing:
     def reads_pen(self) -> bool:
         """Whether this is the input of a model of pen trajectories (point features, no images)."""
         return self.input == "pen"
+
+    def point_features(
+        self,
+        ink: Ink,
+        rng: np.random.Generator | None = None,
+        augment: float = 0.0,
+        shear: float = 0.0,
+        x_scale: float = 1.0,
+        y_scale: float = 1.0,
+    ) -> np.ndarray:
+        """A pen model's input: :func:`scriba.data.pen.pen_features` of ``ink`` with this preprocessing's
+        ``pen_step``, ``pen_deskew`` and ``pen_air`` (the other arguments are that function's), so training,
+        reading and test-time augmentation turn ink into points alike.
+
+        Raises:
+            DataFormatError: the ink has no points.
+        """
+        return pen_features(ink, self.pen_step, self.pen_deskew, rng, augment, shear, x_scale, y_scale, self.pen_air)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

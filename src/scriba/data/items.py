@@ -16,7 +16,6 @@ import numpy as np
 
 from scriba.data.images import Preprocessing
 from scriba.data.ink import InkStyle, render_ink, sample_ink_style
-from scriba.data.pen import pen_features
 from scriba.data.records import Ink
 
 if TYPE_CHECKING:  # the generator pulls in fonts and corpora: only load them when used
@@ -118,9 +117,7 @@ class PenItems(_InkItems):
         self.preprocessing, self.augment = preprocessing, augment
 
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-        p = self.preprocessing
-        features = pen_features(self.inks[index], p.pen_step, p.pen_deskew, rng, self.augment, air=p.pen_air)
-        return features, self.texts[index]
+        return self.preprocessing.point_features(self.inks[index], rng, self.augment), self.texts[index]
 
 
 class SyntheticItems:

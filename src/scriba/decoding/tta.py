@@ -20,7 +20,6 @@ import numpy as np
 import torch
 
 from scriba.data.images import Preprocessing
-from scriba.data.pen import pen_features
 from scriba.data.records import Ink
 from scriba.decoding.ctc import summed_scores
 from scriba.decoding.greedy import Decoded, greedy_decode_one
@@ -129,10 +128,8 @@ class PenTestTimeAugmentation:
         Raises:
             DataFormatError: the ink has no points.
         """
-        step, deskew, air = preprocessing.pen_step, preprocessing.pen_deskew, preprocessing.pen_air
         return [
-            pen_features(ink, step, deskew, shear=shear, x_scale=x, y_scale=y, air=air)
-            for shear, x, y in self.distortions
+            preprocessing.point_features(ink, shear=shear, x_scale=x, y_scale=y) for shear, x, y in self.distortions
         ]
 
     def combine(self, log_probs: list[torch.Tensor]) -> Decoded:
