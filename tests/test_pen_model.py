@@ -112,6 +112,27 @@ def test_a_model_of_the_lifted_pens_path_too_trains_reads_and_keeps_its_preproce
     assert len(Recognizer.load(model, tta=True).read_inks(inks[:2])) == 2
 
 
+def test_a_transformer_pen_model_trains_and_reads_ink_alone_in_a_batch_and_with_tta(
+    ink_folders: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from scriba.training import fit
+
+    args = "{channels: [16, 24], strides: [2, 2], dim: 32, heads: 2, layers: 1, feedforward: 64}"
+    arch = f"model={{name: pen_transformer, args: {args}}}"
+    result = fit(load_config(TINY, [*pen_overrides(*ink_folders, tmp_path, name="tiny_tf"), arch]))
+    metadata = read_metadata(result.model_path)
+    assert metadata["architecture"] == "pen_transformer" and metadata["model_args"]["dim"] == 32
+    losses = [epoch["train/loss"] for epoch in metadata["info"]["history"]]
+    assert len(losses) == 2 and losses[1] < losses[0]
+    recognizer = Recognizer.load(result.model_path)
+    assert recognizer.reads_pen
+    records = read_source(SourceConfig(str(ink_folders[1]), "iam_ondb_lines", "testset_v"))
+    inks = [r.ink or [] for r in records]
+    readings = recognizer.read_inks(inks)
+    assert [r.text for r in readings] == [recognizer.read_inks([ink])[0].text for ink in inks]
+    assert len(Recognizer.load(result.model_path, tta=True).read_inks(inks[:2])) == 2
+
+
 def test_evaluate_scores_ink_records(pen_model: Path, ink_folders: tuple[Path, Path]) -> None:
     records = read_source(SourceConfig(str(ink_folders[1]), "iam_ondb_lines", "testset_v"))
     recognizer = Recognizer.load(pen_model)

@@ -26,6 +26,8 @@ CASES = [
     ("vgg_crnn", 32),
     ("vgg_crnn", 64),
     ("pen_rnn", 6),  # pen point features: 6 per point, "width" = points
+    ("pen_transformer", 6),
+    ("pen_transformer", 7),  # with the lifted pen's path
 ]
 PARAMS = [pytest.param(c, id=f"{c[0]}-h{c[1]}") for c in CASES]
 
@@ -48,6 +50,7 @@ def test_default_heights() -> None:
     assert default_height("resnet_crnn") == 32
     assert default_height("vgg_crnn") == 32
     assert default_height("pen_rnn") == 6
+    assert default_height("pen_transformer") == 6
     with pytest.raises(ConfigError):
         default_height("transformer")
 
@@ -134,11 +137,33 @@ def test_invalid_argument_value() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "height"), [("names_crnn", 36), ("resnet_crnn", 40), ("vgg_crnn", 48), ("pen_rnn", 32)]
+    ("name", "height"),
+    [("names_crnn", 36), ("resnet_crnn", 40), ("vgg_crnn", 48), ("pen_rnn", 32), ("pen_transformer", 8)],
 )
 def test_bad_height(name: str, height: int) -> None:
     with pytest.raises(ConfigError, match="height"):
         build_model(name, 10, height)
+
+
+def test_pen_transformer_reads_a_sample_alike_alone_and_in_any_padded_batch() -> None:
+    """Attention reads only a sample's own frames (the key padding mask) and the positional conv sees zeros past
+    its end, so a batch's zero padding (as collation pads) and its longer samples change nothing."""
+    torch.manual_seed(0)
+    model = build_model("pen_transformer", 9, 6, {"dim": 32, "heads": 2, "layers": 2, "feedforward": 64}).eval()
+    points = torch.rand(1, 1, 6, 57)
+    batch = torch.rand(3, 1, 6, 140)
+    batch[0] = 0.0
+    batch[0, :, :, :57] = points[0]
+    with torch.no_grad():
+        alone, alone_lengths = model(points, torch.tensor([57]))
+        padded, lengths = model(batch, torch.tensor([57, 140, 99]))
+    frames = int(alone_lengths[0])
+    assert lengths.tolist()[0] == frames == 15 and padded.shape[0] == 35
+    assert torch.allclose(padded[:frames, 0], alone[:, 0], atol=1e-5)
+    assert model.encoder.layers[0].norm_first and len(model.encoder.layers) == 2
+    for bad, message in [({"dim": 30, "heads": 4}, "divide"), ({"position_kernel": 8}, "odd")]:
+        with pytest.raises(ConfigError, match=message):
+            build_model("pen_transformer", 9, 6, bad)
 
 
 def test_model_args_from_plain_data() -> None:
