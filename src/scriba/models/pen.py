@@ -58,18 +58,8 @@ class PenRNN(RecognitionModel):
                 f"lifted pen's path), not {input_height}"
             )
         self.args = args
-        blocks: list[nn.Module] = []
-        width = input_height
-        for channels, stride in zip(args.channels, args.strides, strict=True):
-            blocks.append(
-                nn.Sequential(
-                    nn.Conv1d(width, channels, args.kernel, stride, padding=args.kernel // 2, bias=False),
-                    nn.BatchNorm1d(channels),
-                    nn.ReLU(inplace=True),
-                )
-            )
-            width = channels
-        self.blocks = nn.ModuleList(blocks)
+        self.blocks = conv_front_end(input_height, args.channels, args.strides, args.kernel)
+        width = args.channels[-1]
         self.head = SequenceHead(width, num_classes, args.hidden, args.layers, args.dropout)
 
     def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
@@ -79,16 +69,40 @@ class PenRNN(RecognitionModel):
         return lengths
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = images[:, 0]  # (N, PEN_FEATURES, T)
-        lengths = widths.clamp(min=1).to(features.device)
-        for block, stride in zip(self.blocks, self.args.strides, strict=True):
-            features = block(features)
-            lengths = _strided(lengths, stride)
-            # Zero the frames past each sample's end: batch-norm turns zero padding into non-zero values, which
-            # the next conv would read into a sample's last frames. So a sample reads the same in any batch.
-            valid = torch.arange(features.shape[2], device=features.device)[None] < lengths[:, None]
-            features = features * valid[:, None].to(features.dtype)
+        features, lengths = run_front_end(self.blocks, self.args.strides, images[:, 0], widths)
         return self.head(features[:, :, None], lengths), lengths
+
+
+def conv_front_end(
+    input_height: int, channels: tuple[int, ...], strides: tuple[int, ...], kernel: int
+) -> nn.ModuleList:
+    """The pen models' Conv1d-BN-ReLU layers over the points."""
+    blocks: list[nn.Module] = []
+    width = input_height
+    for out, stride in zip(channels, strides, strict=True):
+        blocks.append(
+            nn.Sequential(
+                nn.Conv1d(width, out, kernel, stride, padding=kernel // 2, bias=False),
+                nn.BatchNorm1d(out),
+                nn.ReLU(inplace=True),
+            )
+        )
+        width = out
+    return nn.ModuleList(blocks)
+
+
+def run_front_end(
+    blocks: nn.ModuleList, strides: tuple[int, ...], features: torch.Tensor, widths: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, features, T) points and (N,) points per sample -> (N, C, T') frames and (N,) frames per sample."""
+    lengths = widths.clamp(min=1).to(features.device)
+    for block, stride in zip(blocks, strides, strict=True):
+        features = block(features)
+        lengths = _strided(lengths, stride)
+        # Zero the frames past each sample's end: batch-norm turns zero padding into non-zero values, which
+        # the next conv would read into a sample's last frames. So a sample reads the same in any batch.
+        features = features * _valid(features, lengths)[:, None].to(features.dtype)
+    return features, lengths
 
 
 def _strided(lengths: torch.Tensor, stride: int) -> torch.Tensor:
@@ -161,18 +175,8 @@ class PenTransformer(RecognitionModel):
                 f"with the lifted pen's path), not {input_height}"
             )
         self.args = args
-        blocks: list[nn.Module] = []
-        width = input_height
-        for channels, stride in zip(args.channels, args.strides, strict=True):
-            blocks.append(
-                nn.Sequential(
-                    nn.Conv1d(width, channels, args.kernel, stride, padding=args.kernel // 2, bias=False),
-                    nn.BatchNorm1d(channels),
-                    nn.ReLU(inplace=True),
-                )
-            )
-            width = channels
-        self.blocks = nn.ModuleList(blocks)
+        self.blocks = conv_front_end(input_height, args.channels, args.strides, args.kernel)
+        width = args.channels[-1]
         self.projection = nn.Linear(width, args.dim)
         self.position = nn.Sequential(
             nn.Conv1d(
@@ -202,12 +206,7 @@ class PenTransformer(RecognitionModel):
         return lengths
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = images[:, 0]  # (N, features, T)
-        lengths = widths.clamp(min=1).to(features.device)
-        for block, stride in zip(self.blocks, self.args.strides, strict=True):
-            features = block(features)
-            lengths = _strided(lengths, stride)
-            features = features * _valid(features, lengths)[:, None].to(features.dtype)  # as in PenRNN
+        features, lengths = run_front_end(self.blocks, self.args.strides, images[:, 0], widths)
         valid = _valid(features, lengths)  # (N, T')
         frames = self.projection(features.transpose(1, 2))  # (N, T', dim)
         frames = frames * valid[..., None].to(frames.dtype)
