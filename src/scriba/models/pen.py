@@ -12,6 +12,62 @@ from scriba.models.layers import SequenceHead
 from scriba.models.registry import RecognitionModel, register_model
 
 
+def check_front_end(channels: tuple[int, ...], strides: tuple[int, ...], kernel: int) -> None:
+    """Refuse conv front-end arguments the pen models cannot build (``ValueError``)."""
+    if len(channels) != len(strides) or not channels:
+        raise ValueError(f"channels {channels} and strides {strides} need one entry per conv layer")
+    if kernel % 2 == 0 or min(strides) < 1:
+        raise ValueError(f"kernel must be odd and strides at least 1, got {kernel} and {strides}")
+
+
+class PenModel(RecognitionModel):
+    """What the pen models share: input (N, 1, features, T) point features with ``widths`` = points per sample
+    (N,), as :func:`scriba.data.pen.pen_features` gives them, read by Conv1d-BN-ReLU layers (``self.blocks``)
+    into one frame per ``prod(strides)`` points; a subclass adds what reads the frames."""
+
+    def __init__(
+        self, name: str, input_height: int, channels: tuple[int, ...], strides: tuple[int, ...], kernel: int
+    ) -> None:
+        super().__init__()
+        if input_height not in (PEN_FEATURES, PEN_AIR_FEATURES):
+            raise ValueError(
+                f"{name}'s input height is its {PEN_FEATURES} features per point ({PEN_AIR_FEATURES} with the "
+                f"lifted pen's path), not {input_height}"
+            )
+        self.strides = strides
+        blocks: list[nn.Module] = []
+        width = input_height
+        for out, stride in zip(channels, strides, strict=True):
+            blocks.append(
+                nn.Sequential(
+                    nn.Conv1d(width, out, kernel, stride, padding=kernel // 2, bias=False),
+                    nn.BatchNorm1d(out),
+                    nn.ReLU(inplace=True),
+                )
+            )
+            width = out
+        self.blocks = nn.ModuleList(blocks)
+        self.front_width = width
+
+    def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
+        lengths = widths.clamp(min=1)
+        for stride in self.strides:
+            lengths = _strided(lengths, stride)
+        return lengths
+
+    def front_end(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, 1, features, T) points, (N,) points per sample -> (N, C, T') frames, (N,) frames per sample."""
+        features = images[:, 0]
+        lengths = widths.clamp(min=1).to(features.device)
+        for block, stride in zip(self.blocks, self.strides, strict=True):
+            features = block(features)
+            lengths = _strided(lengths, stride)
+            # Zero the frames past each sample's end: batch-norm turns zero padding into non-zero values, which
+            # the next conv would read into a sample's last frames. So a sample reads the same in any batch.
+            features = features * _valid(features, lengths)[:, None].to(features.dtype)
+        return features, lengths
+
+
 @dataclass
 class PenRNNArgs:
     """Arguments of ``pen_rnn``.
@@ -33,10 +89,7 @@ class PenRNNArgs:
     dropout: float = 0.25
 
     def __post_init__(self) -> None:
-        if len(self.channels) != len(self.strides) or not self.channels:
-            raise ValueError(f"channels {self.channels} and strides {self.strides} need one entry per conv layer")
-        if self.kernel % 2 == 0 or min(self.strides) < 1:
-            raise ValueError(f"kernel must be odd and strides at least 1, got {self.kernel} and {self.strides}")
+        check_front_end(self.channels, self.strides, self.kernel)
 
 
 @register_model(
@@ -46,63 +99,17 @@ class PenRNNArgs:
     PEN_FEATURES,
     reads="pen",
 )
-class PenRNN(RecognitionModel):
-    """Input: point features (N, 1, PEN_FEATURES, T) with ``widths`` = points per sample (N,), as
-    :func:`scriba.data.pen.pen_features` gives them; output one frame per ``prod(strides)`` points."""
+class PenRNN(PenModel):
+    """The conv front end (:class:`PenModel`), then BiLSTMs over its frames."""
 
     def __init__(self, num_classes: int, input_height: int, args: PenRNNArgs) -> None:
-        super().__init__()
-        if input_height not in (PEN_FEATURES, PEN_AIR_FEATURES):
-            raise ValueError(
-                f"pen_rnn's input height is its {PEN_FEATURES} features per point ({PEN_AIR_FEATURES} with the "
-                f"lifted pen's path), not {input_height}"
-            )
+        super().__init__("pen_rnn", input_height, args.channels, args.strides, args.kernel)
         self.args = args
-        self.blocks = conv_front_end(input_height, args.channels, args.strides, args.kernel)
-        width = args.channels[-1]
-        self.head = SequenceHead(width, num_classes, args.hidden, args.layers, args.dropout)
-
-    def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
-        lengths = widths.clamp(min=1)
-        for stride in self.args.strides:
-            lengths = _strided(lengths, stride)
-        return lengths
+        self.head = SequenceHead(self.front_width, num_classes, args.hidden, args.layers, args.dropout)
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features, lengths = run_front_end(self.blocks, self.args.strides, images[:, 0], widths)
+        features, lengths = self.front_end(images, widths)
         return self.head(features[:, :, None], lengths), lengths
-
-
-def conv_front_end(
-    input_height: int, channels: tuple[int, ...], strides: tuple[int, ...], kernel: int
-) -> nn.ModuleList:
-    """The pen models' Conv1d-BN-ReLU layers over the points."""
-    blocks: list[nn.Module] = []
-    width = input_height
-    for out, stride in zip(channels, strides, strict=True):
-        blocks.append(
-            nn.Sequential(
-                nn.Conv1d(width, out, kernel, stride, padding=kernel // 2, bias=False),
-                nn.BatchNorm1d(out),
-                nn.ReLU(inplace=True),
-            )
-        )
-        width = out
-    return nn.ModuleList(blocks)
-
-
-def run_front_end(
-    blocks: nn.ModuleList, strides: tuple[int, ...], features: torch.Tensor, widths: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, features, T) points and (N,) points per sample -> (N, C, T') frames and (N,) frames per sample."""
-    lengths = widths.clamp(min=1).to(features.device)
-    for block, stride in zip(blocks, strides, strict=True):
-        features = block(features)
-        lengths = _strided(lengths, stride)
-        # Zero the frames past each sample's end: batch-norm turns zero padding into non-zero values, which
-        # the next conv would read into a sample's last frames. So a sample reads the same in any batch.
-        features = features * _valid(features, lengths)[:, None].to(features.dtype)
-    return features, lengths
 
 
 def _strided(lengths: torch.Tensor, stride: int) -> torch.Tensor:
@@ -137,13 +144,9 @@ class PenTransformerArgs:
     dropout: float = 0.15
 
     def __post_init__(self) -> None:
-        if len(self.channels) != len(self.strides) or not self.channels:
-            raise ValueError(f"channels {self.channels} and strides {self.strides} need one entry per conv layer")
-        if self.kernel % 2 == 0 or self.position_kernel % 2 == 0 or min(self.strides) < 1:
-            raise ValueError(
-                f"kernel and position_kernel must be odd and strides at least 1, got {self.kernel}, "
-                f"{self.position_kernel} and {self.strides}"
-            )
+        check_front_end(self.channels, self.strides, self.kernel)
+        if self.position_kernel % 2 == 0:
+            raise ValueError(f"position_kernel must be odd, got {self.position_kernel}")
         if self.dim % self.heads or self.dim % POSITION_GROUPS:
             raise ValueError(f"dim {self.dim} must divide by heads ({self.heads}) and by {POSITION_GROUPS}")
 
@@ -160,7 +163,7 @@ POSITION_GROUPS = 16
     PEN_FEATURES,
     reads="pen",
 )
-class PenTransformer(RecognitionModel):
+class PenTransformer(PenModel):
     """As :class:`PenRNN` but self-attention instead of the LSTMs: the same conv front end, then a grouped
     convolution over the frames added to them (so attention knows order and distance, wav2vec 2.0's
     relative positional embedding: no fixed longest length), then a transformer encoder that attends over
@@ -168,16 +171,9 @@ class PenTransformer(RecognitionModel):
     models in an ensemble."""
 
     def __init__(self, num_classes: int, input_height: int, args: PenTransformerArgs) -> None:
-        super().__init__()
-        if input_height not in (PEN_FEATURES, PEN_AIR_FEATURES):
-            raise ValueError(
-                f"pen_transformer's input height is its {PEN_FEATURES} features per point ({PEN_AIR_FEATURES} "
-                f"with the lifted pen's path), not {input_height}"
-            )
+        super().__init__("pen_transformer", input_height, args.channels, args.strides, args.kernel)
         self.args = args
-        self.blocks = conv_front_end(input_height, args.channels, args.strides, args.kernel)
-        width = args.channels[-1]
-        self.projection = nn.Linear(width, args.dim)
+        self.projection = nn.Linear(self.front_width, args.dim)
         self.position = nn.Sequential(
             nn.Conv1d(
                 args.dim, args.dim, args.position_kernel, padding=args.position_kernel // 2, groups=POSITION_GROUPS
@@ -199,14 +195,8 @@ class PenTransformer(RecognitionModel):
         self.dropout = nn.Dropout(args.dropout)
         self.classifier = nn.Linear(args.dim, num_classes)
 
-    def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
-        lengths = widths.clamp(min=1)
-        for stride in self.args.strides:
-            lengths = _strided(lengths, stride)
-        return lengths
-
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features, lengths = run_front_end(self.blocks, self.args.strides, images[:, 0], widths)
+        features, lengths = self.front_end(images, widths)
         valid = _valid(features, lengths)  # (N, T')
         frames = self.projection(features.transpose(1, 2))  # (N, T', dim)
         frames = frames * valid[..., None].to(frames.dtype)
