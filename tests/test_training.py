@@ -69,6 +69,22 @@ def test_interrupted_training_resumes_where_it_stopped(word_tables, tmp_path: Pa
     assert sorted(p.parent.name for p in (config.run_dir / "csv").glob("*/metrics.csv")) == ["version_0", "version_1"]
 
 
+def test_a_time_limit_ends_the_session_at_the_exact_step_and_resume_goes_on(word_tables, tmp_path: Path) -> None:
+    overrides = tiny_overrides(word_tables.train, word_tables.val, tmp_path, epochs=3)
+    result = fit(load_config(TINY, [*overrides, "training.max_minutes=0.000001"]))  # up after the first step
+    config = load_config(TINY, overrides)
+    last = config.run_dir / "checkpoints" / "last.ckpt"
+    state = torch.load(last, map_location="cpu", weights_only=False)
+    assert state["global_step"] == 1 and state["epoch"] == 0  # the step it stopped at, not the end of the epoch
+    assert result.model_path.is_file()  # the session still leaves a model file
+
+    fit(config, resume=True)
+    final = torch.load(last, map_location="cpu", weights_only=False)
+    assert final["epoch"] == 2 and final["global_step"] == 18  # 3 epochs x 6 batches: the first epoch's rest too
+    with pytest.raises(ConfigError, match="max_minutes must be 0"):
+        load_config(TINY, ["training.max_minutes=-5"])
+
+
 def test_resume_without_a_checkpoint_is_an_error(word_tables, tmp_path: Path) -> None:
     config = load_config(TINY, tiny_overrides(word_tables.train, word_tables.val, tmp_path))
     with pytest.raises(FileNotFoundError, match="nothing to resume"):

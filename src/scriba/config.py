@@ -118,7 +118,9 @@ class TrainingConfig:
     Args:
         batch_size: samples per step (per device).
         max_epochs: upper bound on epochs.
-        max_minutes: stop after this much wall-clock time (0: no limit); a checkpoint is still written.
+        max_minutes: end this session after this much wall-clock time (0: no limit), at the exact step:
+            ``last.ckpt`` and the model file are written, and ``--resume`` goes on from that step with
+            ``max_minutes`` again.
         lr: peak learning rate of AdamW.
         weight_decay: AdamW weight decay.
         schedule: ``onecycle`` (warm-up then cosine decay), ``cosine`` or ``constant``.
@@ -162,6 +164,8 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.max_epochs < 1 or self.lr <= 0:
             raise ConfigError("training.batch_size, max_epochs and lr must be positive")
+        if self.max_minutes < 0:
+            raise ConfigError(f"training.max_minutes must be 0 (no limit) or positive, not {self.max_minutes}")
         if self.schedule not in ("onecycle", "cosine", "constant"):
             raise ConfigError(f"training.schedule must be onecycle, cosine or constant, not {self.schedule!r}")
 

@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import signal
-from datetime import timedelta
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,33 @@ class _LastCheckpoint(L.Callback):
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         trainer.save_checkpoint(self.path)
+
+
+class _TimeUp(Exception):
+    """Raised by :class:`_TimeLimit` to end a session at the current step (caught in :func:`fit`)."""
+
+
+class _TimeLimit(L.Callback):
+    """Ends a session after ``minutes`` of its own wall-clock time, at the exact step, as an interruption:
+    ``last.ckpt`` is written there (by :class:`_LastCheckpoint`) and ``--resume`` goes on with the rest of
+    that epoch, and then has ``minutes`` again.
+
+    Written here rather than with Lightning's ``Trainer(max_time=)``: its stop ends the epoch in progress
+    (validates it and counts it as done), so a resumed run skipped the rest of that epoch's batches; and it
+    stores the time spent in the checkpoint, so a resumed run stopped at once unless the limit was raised.
+    """
+
+    def __init__(self, minutes: float) -> None:
+        self.seconds = minutes * 60
+        self.start = time.monotonic()
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        # One decision for all ranks (rank 0's clock), so DDP processes stop at the same step.
+        if trainer.strategy.broadcast(time.monotonic() - self.start >= self.seconds):
+            raise _TimeUp
 
 
 class TrainingInterrupted(ScribaError):
@@ -255,7 +282,8 @@ def fit(config: Config, resume: bool = False, extra_callbacks: list[L.Callback] 
     """Train per ``config`` and write the model file.
 
     An interruption (Ctrl-C, an exception) writes ``last.ckpt`` at the current step first; run again
-    with ``resume=True`` to continue from there.
+    with ``resume=True`` to continue from there. ``training.max_minutes`` ends a session the same way
+    (at the exact step), and the model file is still written from the best checkpoint so far.
 
     Args:
         config: the recipe.
@@ -298,12 +326,12 @@ def fit(config: Config, resume: bool = False, extra_callbacks: list[L.Callback] 
         _LastCheckpoint(last),
         EarlyStopping(monitor="val/cer", mode="min", patience=t.patience),
         LearningRateMonitor(logging_interval="epoch"),
+        *([_TimeLimit(t.max_minutes)] if t.max_minutes else []),
         *(extra_callbacks or []),
     ]
     trainer = L.Trainer(
         default_root_dir=run_dir,
         max_epochs=t.max_epochs,
-        max_time=timedelta(minutes=t.max_minutes) if t.max_minutes else None,
         accelerator=t.accelerator,
         devices=t.devices,
         num_nodes=t.num_nodes,
@@ -324,6 +352,15 @@ def fit(config: Config, resume: bool = False, extra_callbacks: list[L.Callback] 
     handler = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(module, datamodule=RecognitionData(data, config), ckpt_path=str(last) if resume else None)
+    except _TimeUp:
+        log.info(
+            "time limit (training.max_minutes=%g) reached at epoch %d, step %d; %s holds that state: "
+            "continue with --resume",
+            t.max_minutes,
+            trainer.current_epoch,
+            trainer.global_step,
+            last,
+        )
     except SystemExit as err:
         # Lightning turns Ctrl-C into sys.exit(1) after _LastCheckpoint saved last.ckpt.
         if not trainer.interrupted:
