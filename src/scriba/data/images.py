@@ -13,7 +13,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from scriba.data.pen import PEN_AIR_FEATURES, PEN_FEATURES, pen_features
+from scriba.data.pen import CONTEXT_SIZES, pen_feature_count, pen_features
 from scriba.data.records import Ink
 from scriba.errors import ImageError, InputKindError
 
@@ -100,12 +100,15 @@ class Preprocessing:
             crops have ink over less than half their height) is scaled up too. None: ``tall_height``.
         input: ``image``, or ``pen`` for models that read pen trajectories as point sequences
             (:func:`scriba.data.pen.pen_features`) and no images; then ``height`` is the number of features
-            per point (``PEN_FEATURES``, 6; ``PEN_AIR_FEATURES``, 7, with ``pen_air``) and the fields above
-            do not apply.
+            per point (:func:`scriba.data.pen.pen_feature_count`: 6; 7 with ``pen_air``; plus
+            ``pen_context`` squared) and the fields above do not apply.
         pen_step: ``pen`` only: points are resampled this far apart along each stroke, in band heights.
         pen_deskew: ``pen`` only: turn writing long enough to be a line level first.
         pen_air: ``pen`` only: 0 (off), or the spacing in band heights of points put on the lifted pen's path
             between strokes, flagged by a 7th feature (:func:`scriba.data.pen.pen_features`).
+        pen_context: ``pen`` only: 0 (off), or k (3, 5, 7 or 9): per point a k x k map of the ink around it,
+            cells ``pen_context_cell`` band heights wide (:func:`scriba.data.pen.pen_features`).
+        pen_context_cell: ``pen`` only: the side of a context map's cell, in band heights.
     """
 
     height: int = 32
@@ -122,12 +125,21 @@ class Preprocessing:
     pen_step: float = 0.1
     pen_deskew: bool = True
     pen_air: float = 0.0
+    pen_context: int = 0
+    pen_context_cell: float = 0.25
 
     def __post_init__(self) -> None:
         if self.input not in ("image", "pen"):
             raise ValueError(f"preprocessing input must be image or pen, not {self.input!r}")
         if self.reads_pen:
-            features = PEN_AIR_FEATURES if self.pen_air else PEN_FEATURES
+            if self.pen_context not in CONTEXT_SIZES:
+                raise ValueError(f"preprocessing pen_context must be one of {CONTEXT_SIZES}, got {self.pen_context}")
+            if not 0.05 <= self.pen_context_cell <= 2:
+                raise ValueError(
+                    "preprocessing pen_context_cell must be between 0.05 and 2 band heights, "
+                    f"got {self.pen_context_cell}"
+                )
+            features = pen_feature_count(bool(self.pen_air), self.pen_context)
             if self.height != features:
                 raise ValueError(
                     f"preprocessing height is the number of features per point for pen input: {features}, "
@@ -166,13 +178,25 @@ class Preprocessing:
         y_scale: float = 1.0,
     ) -> np.ndarray:
         """A pen model's input: :func:`scriba.data.pen.pen_features` of ``ink`` with this preprocessing's
-        ``pen_step``, ``pen_deskew`` and ``pen_air`` (the other arguments are that function's), so training,
-        reading and test-time augmentation turn ink into points alike.
+        ``pen_step``, ``pen_deskew``, ``pen_air`` and ``pen_context`` (the other arguments are that
+        function's), so training, reading and test-time augmentation turn ink into points alike.
 
         Raises:
             DataFormatError: the ink has no points.
         """
-        return pen_features(ink, self.pen_step, self.pen_deskew, rng, augment, shear, x_scale, y_scale, self.pen_air)
+        return pen_features(
+            ink,
+            self.pen_step,
+            self.pen_deskew,
+            rng,
+            augment,
+            shear,
+            x_scale,
+            y_scale,
+            self.pen_air,
+            self.pen_context,
+            self.pen_context_cell,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

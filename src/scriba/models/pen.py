@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from scriba.data.pen import PEN_AIR_FEATURES, PEN_FEATURES
+from scriba.data.pen import CONTEXT_SIZES, PEN_AIR_FEATURES, PEN_FEATURES, pen_feature_count
 from scriba.models.layers import SequenceHead
 from scriba.models.registry import RecognitionModel, register_model
 
@@ -29,10 +29,10 @@ class PenModel(RecognitionModel):
         self, name: str, input_height: int, channels: tuple[int, ...], strides: tuple[int, ...], kernel: int
     ) -> None:
         super().__init__()
-        if input_height not in (PEN_FEATURES, PEN_AIR_FEATURES):
+        if input_height not in {pen_feature_count(air, k) for air in (False, True) for k in CONTEXT_SIZES}:
             raise ValueError(
                 f"{name}'s input height is its {PEN_FEATURES} features per point ({PEN_AIR_FEATURES} with the "
-                f"lifted pen's path), not {input_height}"
+                f"lifted pen's path), plus k * k with a k x k context map, not {input_height}"
             )
         self.strides = strides
         blocks: list[nn.Module] = []
