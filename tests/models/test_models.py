@@ -138,11 +138,18 @@ def test_invalid_argument_value() -> None:
 
 @pytest.mark.parametrize(
     ("name", "height"),
-    [("names_crnn", 36), ("resnet_crnn", 40), ("vgg_crnn", 48), ("pen_rnn", 32), ("pen_transformer", 8)],
+    [("names_crnn", 36), ("resnet_crnn", 40), ("vgg_crnn", 48), ("pen_rnn", 33), ("pen_transformer", 8)],
 )
 def test_bad_height(name: str, height: int) -> None:
+    # A pen model's height is its features per point: 6 or 7, plus k * k with a k x k context map (32 = 7 + 25
+    # is one); 33 is none of them.
     with pytest.raises(ConfigError, match="height"):
         build_model(name, 10, height)
+
+
+def test_pen_models_take_the_heights_of_context_maps() -> None:
+    for height in (15, 16, 31, 32, 55, 88):
+        assert build_model("pen_rnn", 10, height, {"channels": [8], "strides": [2], "hidden": 8, "layers": 1})
 
 
 def test_pen_transformer_reads_a_sample_alike_alone_and_in_any_padded_batch() -> None:
