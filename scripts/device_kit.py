@@ -3,7 +3,7 @@
 A lent machine is bare, has 15 minutes of device time a session and takes at most 64 MiB of the working tree
 along, so a GPU run has to be prepared here and then spent in one call. Three steps:
 
-  python scripts/device_kit.py pack                       # here: .device/ = wheels + IAM-OnDB packed (~15 MB)
+  python scripts/device_kit.py pack                       # here: .device/ = wheels + IAM-OnDB packed (~14 MiB)
   (device run, carry [".device"])  scripts/device_train.sh configs/english_pen_gpu.yaml 8
   python scripts/device_kit.py join DIR                   # here: put split files back together
 
@@ -23,6 +23,7 @@ import argparse
 import io
 import itertools
 import json
+import logging
 import lzma
 import math
 import shutil
@@ -205,6 +206,7 @@ def train(args: argparse.Namespace) -> None:
     def bar() -> TQDMProgressBar:  # a line every `refresh` steps: the device returns the log's last 12,000 characters
         return TQDMProgressBar(refresh_rate=args.refresh)
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # scriba's own lines, timed
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
@@ -227,7 +229,7 @@ def train(args: argparse.Namespace) -> None:
     except Exception as err:  # one failed try must not spend the lease: mixed precision is the likeliest cause
         if config.training.precision == "32":
             raise
-        print(f"probe failed with training.precision={config.training.precision} ({err}); again with 32")
+        logging.info(f"probe failed with training.precision={config.training.precision} ({err}); again with 32")
         args.set = [*args.set, "training.precision=32"]
         pace, setup = probe()
     rate, per_epoch = pace.rate(), max(pace.batches, 1)
@@ -235,7 +237,7 @@ def train(args: argparse.Namespace) -> None:
     # The run prepares its data again (setup) and exports its model (0.5 min); its time limit starts at training.
     left = max(0.5, args.minutes - spent - setup - 0.5)
     epochs = 1 if math.isnan(rate) else max(1, min(args.max_epochs, math.floor(rate * left * 60 / per_epoch)))
-    print(f"probe: {rate:.2f} steps/s, {per_epoch} steps an epoch, {spent:.1f} min spent -> {epochs} epochs")
+    logging.info(f"probe: {rate:.2f} steps/s, {per_epoch} steps an epoch, {spent:.1f} min spent -> {epochs} epochs")
     config = load_config(args.config, [*args.set, f"training.max_epochs={epochs}", f"training.max_minutes={left}"])
     result = fit(config, extra_callbacks=[bar()])
     summary = {
