@@ -26,6 +26,7 @@ import json
 import logging
 import lzma
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -64,8 +65,9 @@ TRAIN_SPLITS = ("trainset", "testset_v")
 def encode_strokes(points: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, 3) int32 x, y, pen-up points of lines split at ``offsets`` -> ((N, 2) int16 steps, packed pen bits).
 
-    Each line's first point is stored as it is, every other as the step from the point before; the steps of
-    IAM-OnDB's tablet units fit 16 bits (the largest is ~3,000) and compress to a third of the int32 points.
+    Each line's first point is stored as it is, every other as the step from the point before. IAM-OnDB's
+    tablet units fit 16 bits (its largest step is 3,035, its largest coordinate 8,744), and the steps
+    compress to a third of the int32 points.
 
     Raises:
         ValueError: a coordinate or step beyond 16 bits.
@@ -160,7 +162,10 @@ def pack(args: argparse.Namespace) -> None:
          "3.12", "--implementation", "cp", *platforms, "-d", str(wheels), *wanted],
         check=True,
     )  # fmt: skip
-    size = pack_iam_ondb(Path(args.data) / "iam_ondb", kit / PACK)
+    root = Path(args.data) / "iam_ondb"
+    if not all((root / name).is_file() for name in ("strokes.npz", "lines.csv", "words.csv")):
+        sys.exit(f"error: no IAM-OnDB folder at {root} (strokes.npz, lines.csv, words.csv); give --data")
+    size = pack_iam_ondb(root, kit / PACK)
     total = travel_size(kit)
     print(f"{kit}: {len(wanted)} wheels, IAM-OnDB {size / 2**20:.1f} MiB; travels {total / 2**20:.1f} MiB")
     if total > TRAVEL_LIMIT:
@@ -281,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kit", default=str(KIT))
     verbs = parser.add_subparsers(dest="verb", required=True)
     p = verbs.add_parser("pack", help="here: wheels + packed IAM-OnDB into the kit folder")
-    p.add_argument("--data", default="../shared/data")
+    p.add_argument("--data", default=os.environ.get("SCRIBA_DATA", "../shared/data"))
     p = verbs.add_parser("unpack", help="there: rebuild the IAM-OnDB folder")
     p.add_argument("--to", required=True)
     p = verbs.add_parser("train", help="there: measure the pace, size the epochs, train")
