@@ -34,8 +34,13 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import pandas as pd
+from lightning.pytorch.callbacks import TQDMProgressBar
+
+from scriba.config import load_config
+from scriba.training import fit
 
 KIT = Path(".device")
 PACK = "iam_ondb.npz.xz"
@@ -177,17 +182,17 @@ def unpack(args: argparse.Namespace) -> None:
     print(f"{args.to}/iam_ondb: {count} lines")
 
 
-class _Pace:
-    """Lightning callback: the steps per second of a run after its first ``skip`` steps, validation included."""
+class Pace(L.Callback):
+    """The steps per second of a run after its first ``skip`` steps, validation included."""
 
     def __init__(self, skip: int = 20) -> None:
         self.skip, self.first, self.last, self.steps, self.batches, self.started = skip, 0.0, 0.0, 0, 0, 0.0
 
-    def on_train_start(self, trainer: object, module: object) -> None:
-        self.batches = int(trainer.num_training_batches)  # type: ignore[attr-defined]
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.batches = int(trainer.num_training_batches)
         self.started = time.monotonic()
 
-    def on_train_batch_end(self, trainer: object, *args: object) -> None:
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
         self.steps += 1
         if self.steps == self.skip:
             self.first = time.monotonic()
@@ -198,16 +203,6 @@ class _Pace:
 
 
 def train(args: argparse.Namespace) -> None:
-    # Imported here: `pack` and `join` run without the training stack.
-    import lightning as L
-    from lightning.pytorch.callbacks import TQDMProgressBar
-
-    from scriba.config import load_config
-    from scriba.training import fit
-
-    class Pace(_Pace, L.Callback):
-        pass
-
     def bar() -> TQDMProgressBar:  # a line every `refresh` steps: the device returns the log's last 12,000 characters
         return TQDMProgressBar(refresh_rate=args.refresh)
 
