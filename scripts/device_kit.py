@@ -213,7 +213,8 @@ def train(args: argparse.Namespace) -> None:
     config = load_config(args.config, args.set)
     probe_dir = Path(config.output_dir) / f"{config.name}_probe"
     probe_sets = [f"name={probe_dir.name}", f"model_out={probe_dir}/model.safetensors", "training.max_epochs=1000"]
-    probe_sets += [f"training.max_minutes={args.probe_minutes}"]
+    # The probe measures pace only: no early stop may end it before its minutes are up.
+    probe_sets += [f"training.max_minutes={args.probe_minutes}", "training.patience=1000"]
 
     def probe() -> tuple[Pace, float]:
         """The pace of a short run of the recipe, and the minutes it took to start training."""
