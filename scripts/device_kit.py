@@ -183,23 +183,31 @@ def unpack(args: argparse.Namespace) -> None:
 
 
 class Pace(L.Callback):
-    """The steps per second of a run after its first ``skip`` steps, validation included."""
+    """The steps per second of a run after its first ``skip`` steps, validation included.
 
-    def __init__(self, skip: int = 20) -> None:
-        self.skip, self.first, self.last, self.steps, self.batches, self.started = skip, 0.0, 0.0, 0, 0, 0.0
+    With ``minutes`` it ends the run once that much training time has passed and at least ``measured`` steps
+    after the first ``skip`` were timed, so :meth:`rate` always has a figure, however slow the machine (a
+    probe ended by a clock alone had none when a busy machine ran fewer steps than it needs).
+    """
+
+    def __init__(self, skip: int = 20, measured: int = 10, minutes: float = 0.0) -> None:
+        self.skip, self.measured, self.seconds = skip, measured, minutes * 60
+        self.first, self.last, self.steps, self.batches, self.started = 0.0, 0.0, 0, 0, 0.0
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.batches = int(trainer.num_training_batches)
         self.started = time.monotonic()
 
     def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
-        self.steps += 1
+        self.steps, self.last = self.steps + 1, time.monotonic()
         if self.steps == self.skip:
-            self.first = time.monotonic()
-        self.last = time.monotonic()
+            self.first = self.last
+        if self.seconds and self.steps - self.skip >= self.measured and self.last - self.started >= self.seconds:
+            trainer.should_stop = True
 
     def rate(self) -> float:
-        return (self.steps - self.skip) / (self.last - self.first) if self.steps > self.skip + 10 else math.nan
+        timed = self.steps - self.skip
+        return timed / (self.last - self.first) if timed >= self.measured and self.last > self.first else math.nan
 
 
 def train(args: argparse.Namespace) -> None:
@@ -213,12 +221,12 @@ def train(args: argparse.Namespace) -> None:
     config = load_config(args.config, args.set)
     probe_dir = Path(config.output_dir) / f"{config.name}_probe"
     probe_sets = [f"name={probe_dir.name}", f"model_out={probe_dir}/model.safetensors", "training.max_epochs=1000"]
-    # The probe measures pace only: no early stop may end it before its minutes are up.
-    probe_sets += [f"training.max_minutes={args.probe_minutes}", "training.patience=1000"]
+    # The probe measures pace only: no early stop may end it, and Pace ends it (not a clock alone, see Pace).
+    probe_sets += ["training.patience=1000"]
 
     def probe() -> tuple[Pace, float]:
         """The pace of a short run of the recipe, and the minutes it took to start training."""
-        pace, start = Pace(), time.monotonic()
+        pace, start = Pace(minutes=args.probe_minutes), time.monotonic()
         try:
             fit(load_config(args.config, [*args.set, *probe_sets]), extra_callbacks=[pace, bar()])
         finally:
@@ -290,7 +298,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("minutes", type=float, help="the whole budget of this step, probe and data included")
     p.add_argument("--set", nargs="*", default=[])
     p.add_argument("--out", required=True)
-    p.add_argument("--probe-minutes", type=float, default=1.0)
+    p.add_argument(
+        "--probe-minutes", type=float, default=1.0, help="the probe's least training time (and 30 steps at least)"
+    )
     p.add_argument("--max-epochs", type=int, default=200)
     p.add_argument("--refresh", type=int, default=200, help="progress bar: steps between updates")
     p = verbs.add_parser("join", help="here: put split files back together")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -77,6 +79,21 @@ def test_split_and_join(kit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     small = tmp_path / "small.json"
     small.write_text("{}")
     assert kit.copy_split(small, tmp_path / "out") == [tmp_path / "out" / "small.json"]
+
+
+def test_pace_times_its_steps_however_slow_the_machine(kit, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter(range(0, 1000, 10))  # every step takes 10 s: the probe's minute is over long before its steps
+    monkeypatch.setattr(kit.time, "monotonic", lambda: next(clock))
+    trainer = SimpleNamespace(num_training_batches=5, should_stop=False)
+    pace = kit.Pace(skip=2, measured=3, minutes=0.01)
+    pace.on_train_start(trainer, None)
+    stops = []
+    for _ in range(5):
+        assert math.isnan(pace.rate())
+        pace.on_train_batch_end(trainer)
+        stops.append(trainer.should_stop)
+    assert stops == [False, False, False, False, True]
+    assert pace.rate() == pytest.approx(0.1)  # 3 steps timed over 30 s
 
 
 def test_train_sizes_the_run_from_the_probe_and_returns_its_model(kit, tmp_path: Path) -> None:
