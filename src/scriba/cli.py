@@ -327,7 +327,14 @@ def _calibrate(args: argparse.Namespace) -> int:
         parts = (("data", args.data), ("split", args.split), ("subset", args.subset))
         described = " ".join(f"{name} {value}" for name, value in parts if value)
     result = calibrate_model_file(
-        recognizer, records, args.out, unknown, args.batch_size, cleaning=cleaning, data=described
+        recognizer,
+        records,
+        args.out,
+        unknown,
+        args.batch_size,
+        cleaning=cleaning,
+        data=described,
+        temperature=not args.no_temperature,
     )
     print(f"{args.out}: {result.summary()}")
     return 0
@@ -470,6 +477,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set_argument(calibrate)
     _add_unknown_labels_argument(calibrate)
     calibrate.add_argument("--batch-size", type=int, default=32)
+    calibrate.add_argument(
+        "--no-temperature", action="store_true", help="leave the confidences as they are (no temperature)"
+    )
     calibrate.set_defaults(handler=_calibrate)
 
     synth = commands.add_parser("synth", help="write a synthetic handwriting dataset (path,text table + images)")

@@ -74,6 +74,9 @@ class DataConfig:
             ``ink_styles`` above 0.
         synth: synthetic handwriting mixed into training.
         augment: train-time augmentation strength, 0 (off) to 1.
+        paper: strength of the paper-like augmentation, 0 (off) to 1: every training image (drawn ink,
+            synthetic text, scans) made to look like a scan or photo of paper before preprocessing
+            (:class:`scriba.data.augment.PaperAugmentation`); meant with ``preprocessing.normalize``.
         prepared: a folder written by ``scriba prepare`` to read the data from instead of the sources (empty: off).
     """
 
@@ -87,11 +90,16 @@ class DataConfig:
     ink_drift: float = 0.0
     synth: SynthConfig = field(default_factory=SynthConfig)
     augment: float = 0.0
+    paper: float = 0.0
     prepared: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.augment <= 1:
             raise ConfigError(f"data.augment must be between 0 and 1, got {self.augment}")
+        if not 0 <= self.paper <= 1:
+            raise ConfigError(f"data.paper must be between 0 and 1, got {self.paper}")
+        if self.paper and self.prepared:
+            raise ConfigError("data.paper augments images as loaded, which a prepared folder does not keep")
         if not 0 <= self.ink_styles <= 1:
             raise ConfigError(f"data.ink_styles must be between 0 and 1, got {self.ink_styles}")
         if not 0 <= self.ink_drift <= 1:
@@ -253,6 +261,7 @@ class Config:
                 for key, used in (
                     ("data.synth.ratio", self.data.synth.ratio > 0),
                     ("data.ink_styles", self.data.ink_styles > 0),
+                    ("data.paper", self.data.paper > 0),
                     ("data.prepared", bool(self.data.prepared)),
                 )
                 if used

@@ -22,7 +22,7 @@ from scriba.data.ink import InkStyle
 from scriba.data.records import Record
 from scriba.ensemble import Ensemble
 from scriba.errors import ConfigError, DataFormatError, UnknownCharactersError
-from scriba.metrics import character_stats, edit_distance, summary_metrics
+from scriba.metrics import character_stats, confidence_metrics, edit_distance, summary_metrics
 from scriba.plots import plot_char_f1, plot_sample_grid, plot_training_curves
 from scriba.recognizer import Reading, Recognizer
 
@@ -59,6 +59,7 @@ class EvalReport:
     worst: list[SampleResult]
     cleaning: dict[str, Any]
     samples: list[SampleResult] = field(repr=False, default_factory=list)
+    confidence: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self, with_samples: bool = True) -> dict[str, Any]:
         data = asdict(self)
@@ -80,8 +81,14 @@ class EvalReport:
             f"f1 {self.mean_char_f1:.4f}",
             "  most missed: " + ", ".join(f"{c!r}x{k}" for c, k in self.most_missed[:8]),
             "  most confused (truth->read): " + ", ".join(f"{a!r}->{b!r}x{k}" for a, b, k in self.most_confused[:8]),
-            "  worst samples:",
         ]
+        if self.confidence:
+            c = self.confidence
+            lines.append(
+                f"  confidence: ECE {c['ece']:.4f}   AUROC (CER > 10%) {c['auroc_cer10']:.4f}   "
+                f"CER at >= 0.9 {c['cer_high']:.4f} ({c['share_high']:.1%} of samples), below {c['cer_low']:.4f}"
+            )
+        lines.append("  worst samples:")
         lines += [f"    {s.id}: truth {s.truth!r} read {s.prediction!r} ({s.confidence:.2f})" for s in self.worst[:5]]
         return "\n".join(lines)
 
@@ -221,6 +228,9 @@ def score_readings(
         worst=[s for s in worst if s.edits],
         cleaning=(cleaning_report or CleaningReport(total=len(records), kept=len(records))).to_dict(),
         samples=samples,
+        confidence=confidence_metrics(
+            [s.confidence for s in samples], [s.edits for s in samples], [len(s.truth) for s in samples]
+        ),
     )
 
 

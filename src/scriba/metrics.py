@@ -6,10 +6,12 @@ from rapidfuzz (C++, orders of magnitude faster than a Python DP on thousands of
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 
@@ -98,4 +100,64 @@ def summary_metrics(predictions: Sequence[str], truths: Sequence[str]) -> dict[s
         "wer": wer(predictions, truths),
         "exact_match": exact_match(predictions, truths),
         "positional_char_accuracy": positional_char_accuracy(predictions, truths),
+    }
+
+
+def auroc(scores: Sequence[float] | np.ndarray, positives: Sequence[bool] | np.ndarray) -> float:
+    """Area under the ROC curve of ``scores`` for telling ``positives`` from the rest (ties count half);
+    NaN when either class is empty. The Mann-Whitney U statistic over the two classes' scores."""
+    values, labels = np.asarray(scores, np.float64), np.asarray(positives, bool)
+    n_pos, n_neg = int(labels.sum()), int((~labels).sum())
+    if not n_pos or not n_neg:
+        return math.nan
+    order = values.argsort(kind="mergesort")
+    ranks = np.empty(len(values))
+    sorted_values = values[order]
+    # Average ranks over ties (1-based), so equal scores count half either way.
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_values)) + 1]
+    ends = np.r_[starts[1:], len(values)]
+    for start, end in zip(starts, ends, strict=True):
+        ranks[order[start:end]] = (start + end + 1) / 2
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def confidence_metrics(
+    confidences: Sequence[float], edits: Sequence[int], lengths: Sequence[int], bins: int = 10
+) -> dict[str, float]:
+    """How well readings' confidences tell good readings from bad ones.
+
+    Each reading's accuracy is ``1 - min(1, edits / length)`` (its share of characters right); a calibrated
+    confidence is that accuracy on average.
+
+    Args:
+        confidences: each reading's confidence, 0..1.
+        edits: each reading's edit distance to its truth.
+        lengths: each truth's length.
+        bins: equal-width confidence bins of the expected calibration error.
+
+    Returns:
+        ``ece`` (expected calibration error: the readings-weighted mean gap between mean confidence and mean
+        accuracy per bin), ``auroc_cer10`` (how well a low confidence flags readings with CER > 10%: 1 is
+        perfect, 0.5 chance), ``cer_high`` / ``cer_low`` (CER of the readings with confidence >= 0.9 and
+        below it; NaN when none) and ``share_high`` (the share of readings with confidence >= 0.9).
+    """
+    conf = np.asarray(confidences, np.float64)
+    errs, lens = np.asarray(edits, np.float64), np.maximum(np.asarray(lengths, np.float64), 1)
+    if not len(conf) == len(errs) == len(lens) or not len(conf):
+        raise ValueError("confidence_metrics needs one confidence, edit count and length per reading")
+    accuracy = 1 - np.minimum(1.0, errs / lens)
+    which = np.minimum((conf * bins).astype(int), bins - 1)
+    members = [which == b for b in range(bins)]
+    ece = sum(abs(conf[m].mean() - accuracy[m].mean()) * m.sum() for m in members if m.any()) / len(conf)
+    high = conf >= 0.9
+
+    def group_cer(mask: np.ndarray) -> float:
+        return float(errs[mask].sum() / lens[mask].sum()) if mask.any() else math.nan
+
+    return {
+        "ece": float(ece),
+        "auroc_cer10": auroc(-conf, errs / lens > 0.1),
+        "cer_high": group_cer(high),
+        "cer_low": group_cer(~high),
+        "share_high": float(high.mean()),
     }

@@ -15,6 +15,7 @@ import torch
 
 from scriba.data.dataset import Sample, as_model_input, collate, pen_ink, render_record
 from scriba.data.images import ImageLike, load_image
+from scriba.data.normalize import has_writing
 from scriba.data.records import Ink, Record
 from scriba.decoding import (
     Decoded,
@@ -252,14 +253,19 @@ class Recognizer:
         """
         if isinstance(self.tta, PenTestTimeAugmentation):
             raise InputKindError("test-time augmentation of pen trajectories reads ink records, not prepared features")
+        # Nothing to read (blank paper, a speck, noise): an empty reading of confidence 0, not the network's guess.
+        readable = [i for i, x in enumerate(prepared) if x.dtype != np.uint8 or has_writing(x)]
+        readings = [Reading("", 0.0, []) for _ in prepared]
+        inputs = [prepared[i] for i in readable]
         if self.tta is not None or self.lexicon is not None:
-            per_input = self._variant_log_probs(self._image_variants(prepared, self.tta), batch_size)
-            return [self.reading_of(self._decode(lps)) for lps in per_input]
-        decoded: list[Decoded | None] = [None] * len(prepared)
-        for chunk, log_probs, output_lengths in self._batches(prepared, batch_size):
-            for i, d in zip(chunk, greedy_decode(log_probs, output_lengths), strict=True):
-                decoded[i] = d
-        return [self.reading_of(d) for d in decoded if d is not None]
+            per_input = self._variant_log_probs(self._image_variants(inputs, self.tta), batch_size)
+            for i, lps in zip(readable, per_input, strict=True):
+                readings[i] = self.reading_of(self._decode(lps))
+            return readings
+        for chunk, log_probs, output_lengths in self._batches(inputs, batch_size):
+            for j, d in zip(chunk, greedy_decode(log_probs, output_lengths), strict=True):
+                readings[readable[j]] = self.reading_of(d)
+        return readings
 
     def variant_log_probs(
         self, records: Sequence[Record], batch_size: int = 32, prepared: Sequence[np.ndarray] | None = None

@@ -22,9 +22,11 @@ import torch
 
 from scriba.charset import Charset
 from scriba.config import Config
+from scriba.data.augment import PaperAugmentation, build_paper_augmentation
 from scriba.data.cleaning import CleaningOptions, CleaningReport, clean
 from scriba.data.dataset import load_images
-from scriba.data.items import ImageItems, ItemSource, PenItems, StyledInkItems, SyntheticItems
+from scriba.data.images import load_image
+from scriba.data.items import ImageItems, ItemSource, PenItems, RawImageItems, StyledInkItems, SyntheticItems
 from scriba.data.packed import (
     PackedImageItems,
     PackedInkItems,
@@ -236,7 +238,8 @@ def _memory_sources(config: Config, records: list[Record], images: list[np.ndarr
         inks = [r.ink or [] for r in records]  # load_images kept ink records only
         widths = [f.shape[1] for f in images]
         return [PenItems(inks, texts, widths, config.preprocessing, config.data.augment)]
-    if config.data.ink_styles <= 0:
+    paper = paper_augmentation(config)
+    if config.data.ink_styles <= 0 and paper is None:
         return [ImageItems(images, texts)]
     ink = [i for i, r in enumerate(records) if r.ink is not None]
     fixed = [i for i, r in enumerate(records) if r.ink is None]
@@ -249,11 +252,21 @@ def _memory_sources(config: Config, records: list[Record], images: list[np.ndarr
             config.data.ink,
             config.data.ink_styles,
             config.data.ink_drift,
+            paper,
         )
     ]
-    if fixed:
+    if fixed and paper is not None:  # the scans are augmented as loaded, before preprocessing
+        raw = [load_image(records[i].image) for i in fixed]
+        widths = [images[i].shape[1] for i in fixed]
+        sources.append(RawImageItems(raw, [texts[i] for i in fixed], widths, config.preprocessing, paper))
+    elif fixed:
         sources.append(ImageItems([images[i] for i in fixed], [texts[i] for i in fixed]))
     return sources
+
+
+def paper_augmentation(config: Config) -> PaperAugmentation | None:
+    """The recipe's paper-like augmentation (``data.paper``), None when off."""
+    return build_paper_augmentation(config.data.paper, config.seed)
 
 
 def _packed_sources(config: Config, split: PackedSplit) -> list[ItemSource]:
@@ -280,7 +293,7 @@ def _synthetic_sources(config: Config, charset: Charset, real: int, widths: list
     generator = SyntheticGenerator(synth.kind, corpus, config.seed, synth.fonts or None, charset.characters)
     count = max(1, round(synth.ratio * real))
     log.info("training mixes in %d synthetic %s per epoch", count, synth.kind)
-    return [SyntheticItems(generator, count, config.preprocessing, int(np.median(widths)))]
+    return [SyntheticItems(generator, count, config.preprocessing, int(np.median(widths)), paper_augmentation(config))]
 
 
 def _report_from_dict(data: dict[str, Any]) -> CleaningReport:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
+from scriba.data.normalize import normalize_image, otsu_ink
 from scriba.data.pen import CONTEXT_SIZES, pen_feature_count, pen_features
 from scriba.data.records import Ink
 from scriba.errors import ImageError, InputKindError
@@ -98,6 +99,10 @@ class Preprocessing:
         band_above: with ``tall_band``: cut images taller than this many pixels instead of ``tall_height``;
             0 cuts every image, so that writing small in a tight crop (a quarter of the Kaggle names' tight
             crops have ink over less than half their height) is scaled up too. None: ``tall_height``.
+        normalize: even the light, crop to the writing with ``margin`` (0.1 when ``margin`` is negative) and turn a
+            line level first (:func:`scriba.data.normalize.normalize_image`): a model trained so reads scans and
+            photos with wide margins, tilt and shadows as it reads its training data.
+        deslant: with ``normalize``: also shear the strokes upright.
         input: ``image``, or ``pen`` for models that read pen trajectories as point sequences
             (:func:`scriba.data.pen.pen_features`) and no images; then ``height`` is the number of features
             per point (:func:`scriba.data.pen.pen_feature_count`: 6; 7 with ``pen_air``; plus
@@ -121,6 +126,8 @@ class Preprocessing:
     tall_height: int = 0
     tall_band: bool = False
     band_above: int | None = None
+    normalize: bool = False
+    deslant: bool = False
     input: Literal["image", "pen"] = "image"
     pen_step: float = 0.1
     pen_deskew: bool = True
@@ -160,6 +167,8 @@ class Preprocessing:
             raise ValueError(f"preprocessing tall_height must be 0 (off) or a height in pixels, got {self.tall_height}")
         if self.tall_band and (self.mode != "keep_ratio" or not self.tall_height):
             raise ValueError("preprocessing tall_band needs mode keep_ratio and a tall_height")
+        if self.deslant and not self.normalize:
+            raise ValueError("preprocessing deslant needs normalize")
         if self.band_above is not None and (not self.tall_band or self.band_above < 0):
             raise ValueError(f"preprocessing band_above needs tall_band and a height >= 0, got {self.band_above}")
 
@@ -213,7 +222,9 @@ class Preprocessing:
         """
         if self.reads_pen:
             raise InputKindError("this model reads pen trajectories (ink files), not images")
-        if self.margin >= 0:
+        if self.normalize:
+            gray = normalize_image(gray, self.margin if self.margin >= 0 else 0.1, self.deslant)
+        elif self.margin >= 0:
             gray = crop_to_ink(gray, self.margin)
         threshold = self.tall_height if self.band_above is None else self.band_above
         if self.tall_band and gray.shape[0] > threshold:
@@ -230,14 +241,6 @@ class Preprocessing:
         reference = min(h, self.tall_height) if self.tall_height else h
         new_w = int(np.clip(round(w * self.height / reference * self.stretch), self.min_width, self.max_width))
         return cv2.resize(gray, (new_w, self.height), interpolation=_interpolation(self.height / h))
-
-
-def otsu_ink(gray: np.ndarray) -> np.ndarray | None:
-    """The ink of a dark-on-light image as a uint8 0/1 mask (Otsu's threshold), or None for blank paper
-    (less than 32 gray levels between darkest and lightest), where Otsu's threshold would split noise."""
-    if float(gray.max()) - float(gray.min()) < 32:
-        return None
-    return cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)[1]
 
 
 def crop_to_ink(gray: np.ndarray, margin: float) -> np.ndarray:

@@ -19,6 +19,7 @@ from scriba.data.ink import InkStyle, render_ink, sample_ink_style
 from scriba.data.records import Ink
 
 if TYPE_CHECKING:  # the generator pulls in fonts and corpora: only load them when used
+    from scriba.data.augment import PaperAugmentation
     from scriba.data.synth import SyntheticGenerator
 
 
@@ -49,6 +50,46 @@ class ImageItems:
         return self.images[index], self.texts[index]
 
 
+def _on_paper(gray: np.ndarray, paper: PaperAugmentation | None, rng: np.random.Generator) -> np.ndarray:
+    """``gray`` made to look like a scan or photo (``data.paper``), or as it is."""
+    return gray if paper is None else paper(gray, rng)
+
+
+class RawImageItems:
+    """Images held as loaded (uint8 dark-on-light, not yet preprocessed) with their labels, made to look like
+    other scans and photos (``data.paper``) and preprocessed at every load.
+
+    Args:
+        images: the loaded images.
+        texts: their labels.
+        widths: their preprocessed widths (the batching estimate).
+        preprocessing: the model's input preprocessing.
+        paper: the paper-like augmentation.
+    """
+
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        texts: Sequence[str],
+        widths: Sequence[int],
+        preprocessing: Preprocessing,
+        paper: PaperAugmentation | None,
+    ) -> None:
+        if not len(images) == len(texts) == len(widths):
+            raise ValueError("images, texts and widths differ in length")
+        self.images, self.texts, self.widths = list(images), list(texts), list(widths)
+        self.preprocessing, self.paper = preprocessing, paper
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def width(self, index: int) -> int:
+        return self.widths[index]
+
+    def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        return self.preprocessing.apply(_on_paper(self.images[index], self.paper, rng)), self.texts[index]
+
+
 class _InkItems:
     """Pen trajectories with their labels and the widths batching estimates them by."""
 
@@ -73,6 +114,7 @@ class StyledInkItems(_InkItems):
         base: the clean style the random ones vary around (the model file's style).
         strength: how far styles vary, 0 (always ``base``) to 1.
         drift: strength of the drift of letter width, slant and size along the writing (0 off).
+        paper: the paper-like augmentation of the drawn ink (``data.paper``; None: off).
     """
 
     def __init__(
@@ -84,13 +126,16 @@ class StyledInkItems(_InkItems):
         base: InkStyle,
         strength: float,
         drift: float = 0.0,
+        paper: PaperAugmentation | None = None,
     ) -> None:
         super().__init__(inks, texts, widths)
         self.preprocessing, self.base, self.strength, self.drift = preprocessing, base, strength, drift
+        self.paper = paper
 
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         style = sample_ink_style(rng, self.strength, self.base, self.drift)
-        return self.preprocessing.apply(render_ink(self.inks[index], style, rng)), self.texts[index]
+        drawn = _on_paper(render_ink(self.inks[index], style, rng), self.paper, rng)
+        return self.preprocessing.apply(drawn), self.texts[index]
 
 
 class PenItems(_InkItems):
@@ -128,13 +173,19 @@ class SyntheticItems:
         count: samples per epoch.
         preprocessing: the model's input preprocessing.
         width_estimate: typical preprocessed width, for batching (the real width is known only after drawing).
+        paper: the paper-like augmentation of the drawn text (``data.paper``; None: off).
     """
 
     def __init__(
-        self, generator: SyntheticGenerator, count: int, preprocessing: Preprocessing, width_estimate: int
+        self,
+        generator: SyntheticGenerator,
+        count: int,
+        preprocessing: Preprocessing,
+        width_estimate: int,
+        paper: PaperAugmentation | None = None,
     ) -> None:
         self.generator, self.count, self.preprocessing = generator, count, preprocessing
-        self.width_estimate = width_estimate
+        self.width_estimate, self.paper = width_estimate, paper
 
     def __len__(self) -> int:
         return self.count
@@ -144,4 +195,4 @@ class SyntheticItems:
 
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         image, text = self.generator.sample(rng)
-        return self.preprocessing.apply(image), text
+        return self.preprocessing.apply(_on_paper(image, self.paper, rng)), text
