@@ -28,6 +28,21 @@ def write_word_table(folder: Path, count: int, seed: int = 0, extra_rows: list[s
     return path
 
 
+def write_line_table(folder: Path, count: int, seed: int = 0, words: int = 3) -> Path:
+    """Like :func:`write_word_table`, with short lines of ``words`` words of :data:`WORDS` each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = ["path,text"]
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        text = " ".join(WORDS[int(k)] for k in rng.integers(0, len(WORDS), words))
+        name = f"line_{seed}_{i:03d}.png"
+        cv2.imwrite(str(folder / name), render_text(text, font="caveat", size=32, seed=seed * 1000 + i))
+        rows.append(f"{name},{text}")
+    path = folder / "labels.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
 def tiny_overrides(train_csv: Path, val_csv: Path, output_dir: Path, name: str = "tiny", epochs: int = 2) -> list[str]:
     """``--set`` overrides that point configs/tiny.yaml at synthetic tables."""
     return [

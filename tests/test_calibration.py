@@ -8,10 +8,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from scriba.calibration import _Frames, apply_offsets, calibrate, calibrate_model_file, output_layer
+from scriba.calibration import (
+    _Frames,
+    apply_offsets,
+    apply_temperature,
+    calibrate,
+    calibrate_model_file,
+    fit_temperature,
+    output_layer,
+)
 from scriba.charset import BLANK, Charset
 from scriba.data.images import Preprocessing
-from scriba.decoding import greedy_decode
+from scriba.decoding import greedy_decode, greedy_decode_one
 from scriba.errors import ConfigError
 from scriba.model_file import ModelFile, load_model_file
 from scriba.models import build_model
@@ -109,9 +117,17 @@ def test_calibrated_model_file_records_the_calibration(tiny_model: Path, word_ta
     calibrated = load_model_file(out)
     (entry,) = calibrated.info["calibration"]
     assert (entry["blank"], entry["space"], entry["data"]) == (result.blank, result.space, "val words")
+    assert entry["temperature"] == result.temperature > 0 and result.confidence_after
     original = output_layer(load_model_file(tiny_model).model).bias
-    delta = (output_layer(calibrated.model).bias - original).detach()
-    assert float(delta[BLANK]) == pytest.approx(result.blank, abs=1e-6)
+    # the offsets are added, then the scores divided by the temperature
+    delta = (output_layer(calibrated.model).bias * result.temperature - original).detach()
+    assert float(delta[BLANK]) == pytest.approx(result.blank, abs=1e-5)
+    plain = calibrate_model_file(
+        Recognizer.load(tiny_model), records, tmp_path / "plain.safetensors", temperature=False
+    )
+    assert plain.temperature == 1.0 and not plain.confidence_after
+    delta = (output_layer(load_model_file(plain_path).model).bias - original).detach()
+    assert float(delta[BLANK]) == pytest.approx(plain.blank, abs=1e-6)
     # A second calibration adds to the first and is listed after it.
     again = calibrate_model_file(Recognizer.load(out), records, tmp_path / "twice.safetensors")
     assert again.before["cer"] == pytest.approx(result.after["cer"])
@@ -143,3 +159,50 @@ def test_a_space_bonus_never_reads_spaces_at_the_ends() -> None:
     assert Recognizer(model_file).read([image])[0].text == ""
     apply_offsets(model_file, 0.0, -100.0)
     assert " " not in Recognizer(model_file).read([image])[0].text
+
+
+def _readings(seed: int, sharpen: float, count: int = 400) -> tuple[list[torch.Tensor], list[str]]:
+    """Calibrated readings, sharpened: each character of a truth is read with a peak probability p drawn in
+    0.5-1, and read right with probability p (else as the other letter); then the scores are multiplied by
+    ``sharpen`` (3: wrong characters read as near-certain, as an overconfident model does)."""
+    generator = torch.Generator().manual_seed(seed)
+    log_probs, truths = [], []
+    for k in range(count):
+        text = ["ab", "a", "ba", "b"][k % 4]
+        rows: list[dict[int, float]] = []
+        for ch in text:
+            label = CHARSET.encode(ch)[0]
+            p = float(torch.rand(1, generator=generator)) * 0.5 + 0.5
+            read = label if float(torch.rand(1, generator=generator)) < p else 3 - label
+            rows += [{read: p, 3 - read: (1 - p) * 0.9}, {0: 0.98}]
+        log_probs.append(torch.log_softmax(_frames(rows) * sharpen, -1))
+        truths.append(text)
+    return log_probs, truths
+
+
+def test_a_temperature_calibrates_overconfident_readings() -> None:
+    log_probs, truths = _readings(0, sharpen=3.0)
+    temperature, before, after = fit_temperature(log_probs, truths, CHARSET)
+    assert 2.0 <= temperature <= 4.0  # it undoes most of the 3x sharpening
+    assert after["ece"] < before["ece"] / 2
+    assert after["auroc_cer10"] == pytest.approx(before["auroc_cer10"], abs=0.02)  # the order of readings stays
+    # the readings stay the same at any temperature: greedy decoding only sees the best class of each frame
+    for lp in log_probs:
+        assert greedy_decode_one(lp).ids == greedy_decode_one(torch.log_softmax(lp / temperature, -1)).ids
+
+
+def test_a_fitted_temperature_is_near_one_on_calibrated_readings() -> None:
+    log_probs, truths = _readings(1, sharpen=1.0)
+    temperature, before, _ = fit_temperature(log_probs, truths, CHARSET)
+    assert 0.7 <= temperature <= 1.4 and before["ece"] < 0.08
+    with pytest.raises(ConfigError, match="labeled samples"):
+        fit_temperature(log_probs, truths[:3], CHARSET)
+
+
+def test_the_temperature_is_folded_into_the_model(tiny_model: Path, tmp_path: Path) -> None:
+    recognizer = Recognizer.load(tiny_model)
+    image = torch.rand(1, 1, 32, 96)
+    before = recognizer.model(image, torch.tensor([96]))[0].detach()
+    apply_temperature(recognizer.model_file, 2.0)
+    after = recognizer.model(image, torch.tensor([96]))[0].detach()
+    torch.testing.assert_close(after, torch.log_softmax(before / 2.0, -1), atol=1e-5, rtol=1e-5)

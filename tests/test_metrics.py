@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from scriba.metrics import (
+    auroc,
     cer,
     character_stats,
+    confidence_metrics,
     edit_distance,
     exact_match,
     positional_char_accuracy,
@@ -96,3 +100,26 @@ def test_summary_metrics() -> None:
     assert metrics["wer"] == pytest.approx(1 / 3)
     assert metrics["exact_match"] == 0.5
     assert metrics["positional_char_accuracy"] == pytest.approx(9 / 10)
+
+
+def test_auroc_on_known_scores() -> None:
+    assert auroc([0.9, 0.8, 0.3, 0.1], [True, True, False, False]) == 1.0
+    assert auroc([0.1, 0.3, 0.8, 0.9], [True, True, False, False]) == 0.0
+    assert auroc([0.5, 0.5, 0.5, 0.5], [True, False, True, False]) == 0.5  # ties count half
+    assert auroc([0.9, 0.2, 0.6, 0.4], [True, True, False, False]) == 0.5
+    assert math.isnan(auroc([0.3, 0.4], [False, False]))
+
+
+def test_confidence_metrics_on_known_readings() -> None:
+    # Two readings at 0.95 that are right, one at 0.95 with 2 of 10 characters wrong, one at 0.3 all wrong.
+    result = confidence_metrics([0.95, 0.95, 0.95, 0.3], [0, 0, 2, 5], [10, 10, 10, 5])
+    assert result["cer_high"] == pytest.approx(2 / 30)
+    assert result["cer_low"] == pytest.approx(1.0)
+    assert result["share_high"] == 0.75
+    # the bad readings (CER > 10%) against the good: the 0.3 one below both (2 pairs), the 0.95 one tied (2 halves)
+    assert result["auroc_cer10"] == pytest.approx(3 / 4)
+    # bin 0.9-1: mean confidence 0.95, mean accuracy (1 + 1 + 0.8) / 3; bin 0.3: 0.3 against 0
+    assert result["ece"] == pytest.approx((3 * abs(0.95 - 2.8 / 3) + 0.3) / 4)
+    perfect = confidence_metrics([1.0, 1.0, 0.0], [0, 0, 4], [4, 4, 4])
+    assert perfect["ece"] == 0 and perfect["auroc_cer10"] == 1.0
+    assert math.isnan(confidence_metrics([0.2], [0], [3])["cer_high"])
