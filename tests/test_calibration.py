@@ -126,7 +126,7 @@ def test_calibrated_model_file_records_the_calibration(tiny_model: Path, word_ta
         Recognizer.load(tiny_model), records, tmp_path / "plain.safetensors", temperature=False
     )
     assert plain.temperature == 1.0 and not plain.confidence_after
-    delta = (output_layer(load_model_file(plain_path).model).bias - original).detach()
+    delta = (output_layer(load_model_file(tmp_path / "plain.safetensors").model).bias - original).detach()
     assert float(delta[BLANK]) == pytest.approx(plain.blank, abs=1e-6)
     # A second calibration adds to the first and is listed after it.
     again = calibrate_model_file(Recognizer.load(out), records, tmp_path / "twice.safetensors")

@@ -26,6 +26,22 @@ def test_preview_draws_a_sheet_of_augmented_samples(word_tables, tmp_path: Path,
     assert not (tmp_path / "tiny").exists()  # a preview leaves no run folder behind
 
 
+def test_preview_shows_the_paper_augmentation(word_tables, tmp_path: Path, capsys) -> None:
+    sheets = []
+    for paper in ("0", "1.0"):
+        out = tmp_path / f"sheet{paper}.png"
+        overrides = [*tiny_overrides(word_tables.train, word_tables.val, tmp_path), f"data.paper={paper}"]
+        overrides.append("preprocessing={height: 32, normalize: true}")
+        code = main(["preview", "--config", str(REPO / "configs" / "tiny.yaml"), "--out", str(out), "--count", "8",
+                     "--set", *overrides])  # fmt: skip
+        assert code == 0
+        sheets.append(cv2.imread(str(out), cv2.IMREAD_GRAYSCALE))
+    plain, papered = sheets
+    assert plain is not None and papered is not None
+    # The same samples on paper: grey grounds, grain, blur and JPEG show as more grey levels and a darker page.
+    assert plain.shape != papered.shape or (plain != papered).mean() > 0.05
+
+
 def test_preview_of_a_pen_model_draws_the_distorted_trajectories(tmp_path: Path, capsys) -> None:
     from tests.synthetic import pen_overrides, write_ink_words
 
