@@ -6,7 +6,8 @@
 Times ``Recognizer.read`` end to end on image files (decode, preprocess, network, greedy decoding), the
 way ``scriba read`` and the API read them, and separately the network + decoding on images already
 preprocessed. The images are real where ../shared/data is present (IAM-OnDB testset_t words and lines
-rendered to PNG for `english`, the labeled Kaggle names for `names`), else the images in examples/.
+rendered to PNG, and the scanned `iam_lines` val lines, for `english`; the labeled Kaggle names for `names`),
+else the images in examples/.
 Each figure is the best of ``--repeat`` passes (the least disturbed by other work on the machine).
 ``--tta`` times reading with test-time augmentation (9 variants per image, 7 per ink for a pen model)
 instead; ``--lexicon FILE`` times lexicon decoding over that file (e.g. ../shared/data/names/lexicon.csv with
@@ -56,6 +57,9 @@ def image_sets(model: str, out: Path, count: int, ink_style: InkStyle) -> list[t
                 paths.append(out / f"{kind}_{i}.png")
                 cv2.imwrite(str(paths[-1]), render_ink(record.ink or [], ink_style))
             sets.append((f"IAM-OnDB testset_t {kind.split('_')[-1]} (PNG)", paths))
+        if (SHARED / "iam_lines").is_dir():  # real scanned lines, as they come (64 px high, up to 1,024 wide)
+            table = SourceConfig(str(SHARED / "iam_lines" / "labels.csv"), kind="table", split="val", limit=count)
+            sets.append(("iam_lines val (PNG scans)", [Path(str(r.image)) for r in read_source(table)]))
         return sets
     folder = REPO / "examples" / ("names" if model == "names" else "")
     paths = sorted(folder.glob("*.png"))

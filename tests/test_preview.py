@@ -38,7 +38,7 @@ def test_preview_shows_the_paper_augmentation(word_tables, tmp_path: Path, capsy
         sheets.append(cv2.imread(str(out), cv2.IMREAD_GRAYSCALE))
     plain, papered = sheets
     assert plain is not None and papered is not None
-    # The same samples on paper: grey grounds, grain, blur and JPEG show as more grey levels and a darker page.
+    # The same samples, seeded alike: on paper (grounds, grain, blur, JPEG, tilt, margins) they come out otherwise.
     assert plain.shape != papered.shape or (plain != papered).mean() > 0.05
 
 

@@ -154,13 +154,14 @@ def slant(gray: np.ndarray) -> float:
     perpendicular to its gradient). 0 without enough such edges or within 0.05 of upright."""
     if min(gray.shape) < 8 or int(gray.max()) - int(gray.min()) < 32:
         return 0.0
-    image = gray.astype(np.float32)
-    gx, gy = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
-    magnitude = np.hypot(gx, gy)
-    edges = (magnitude > 0.25 * magnitude.max()) & (np.abs(gx) > 1.5 * np.abs(gy))
-    if edges.sum() < 30:
+    gx, gy = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    gx2, gy2 = cv2.multiply(gx, gx), cv2.multiply(gy, gy)
+    squared = cv2.add(gx2, gy2)  # |gradient| > 0.25 max  <=>  squared > 0.0625 max of squared
+    edges = (squared > 0.0625 * float(squared.max())) & (gx2 > 2.25 * gy2)  # |gx| > 1.5 |gy|
+    picked = np.flatnonzero(edges)
+    if len(picked) < 30:
         return 0.0
-    s = float(np.median(-gy[edges] / gx[edges]))
+    s = float(np.median(-gy.ravel()[picked] / gx.ravel()[picked]))
     return 0.0 if abs(s) < 0.05 else float(np.clip(s, -1.0, 1.0))
 
 
