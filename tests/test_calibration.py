@@ -137,8 +137,13 @@ def test_calibrated_model_file_records_the_calibration(tiny_model: Path, word_ta
 def test_cli_calibrate(capsys, tiny_model: Path, word_tables, tmp_path: Path) -> None:
     out = tmp_path / "cal.safetensors"
     code, stdout, _ = run(capsys, "calibrate", str(tiny_model), "--data", str(word_tables.val), "--out", str(out))
-    assert code == 0 and "CER" in stdout and out.is_file()
+    assert code == 0 and "CER" in stdout and "temperature" in stdout and out.is_file()
     assert load_model_file(out).info["calibration"][0]["data"] == f"data {word_tables.val}"
+    plain = tmp_path / "plain.safetensors"
+    code, stdout3, _ = run(capsys, "calibrate", str(tiny_model), "--data", str(word_tables.val), "--out", str(plain),
+                           "--no-temperature")  # fmt: skip
+    assert code == 0 and "temperature" not in stdout3
+    assert load_model_file(plain).info["calibration"][0]["temperature"] == 1.0
     # --config: the recipe's validation table, the same samples as --data gave.
     overrides = tiny_overrides(word_tables.train, word_tables.val, tmp_path)
     recipe = tmp_path / "recipe.safetensors"

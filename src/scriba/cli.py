@@ -468,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate = commands.add_parser(
         "calibrate",
         help="tune the blank and space scores of a model on labeled held-out data (fewer dropped characters "
-        "and merged words) and write the calibrated model",
+        "and merged words) and a temperature for its confidences, and write the calibrated model",
     )
     calibrate.add_argument("model", help="model name or file")
     calibrate.add_argument("--out", required=True, help="model file to write")
