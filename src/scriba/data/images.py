@@ -13,7 +13,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from scriba.data.normalize import normalize_image, otsu_ink
+from scriba.data.normalize import crop_with_margin, normalize_image, otsu_ink
 from scriba.data.pen import CONTEXT_SIZES, pen_feature_count, pen_features
 from scriba.data.records import Ink
 from scriba.errors import ImageError, InputKindError
@@ -249,18 +249,8 @@ def crop_to_ink(gray: np.ndarray, margin: float) -> np.ndarray:
     Ink is what Otsu's threshold separates from the paper, after an opening that drops isolated specks
     (scanner dust, JPEG noise); an image without ink is returned unchanged.
     """
-    ink = otsu_ink(gray)
-    if ink is None:  # blank paper: nothing to frame
-        return gray
-    ink = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    if not len(rows):
-        return gray
-    crop = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    pad = round(margin * crop.shape[0])
     # Pad with the paper's own tone (a bright percentile), not pure white, so scans keep their look.
-    paper = int(np.percentile(gray, 90))
-    return cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
+    return crop_with_margin(gray, margin, paper=int(np.percentile(gray, 90)))
 
 
 def writing_line(gray: np.ndarray, tight: bool = False) -> np.ndarray:

@@ -85,15 +85,16 @@ def crop_box(gray: np.ndarray) -> tuple[int, int, int, int] | None:
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
-def crop_with_margin(gray: np.ndarray, margin: float) -> np.ndarray:
-    """Crop to the ink and pad ``margin`` x the ink's height of white paper on every side (unchanged without ink)."""
+def crop_with_margin(gray: np.ndarray, margin: float, paper: int = 255) -> np.ndarray:
+    """Crop to the ink and pad ``margin`` x the ink's height of paper (gray level ``paper``) on every side
+    (unchanged without ink)."""
     box = crop_box(gray)
     if box is None:
         return gray
     top, bottom, left, right = box
     crop = gray[top:bottom, left:right]
     pad = round(margin * crop.shape[0])
-    return cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+    return cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
 
 
 def _ink_points(ink: np.ndarray) -> np.ndarray:
