@@ -84,3 +84,21 @@ def test_an_ensemble_needs_two_models_and_one_positive_weight_each() -> None:
         Ensemble([a, a], weights=[1.0])
     with pytest.raises(ConfigError, match="one positive weight per model"):
         Ensemble([a, a], weights=[1.0, 0.0])
+
+
+def test_with_a_language_model_the_lm_tips_the_balance_and_alternatives_are_ranked() -> None:
+    from scriba.decoding.beam import BeamSearch
+    from scriba.lm import NgramLM
+
+    a, b = _recognizer("acot"), _recognizer("acot")
+    # Both models lean to "cot"; an LM that knows "cat" well reads "cat".
+    lp_a = _frames(a.charset, [{"c": 1}, {"o": 0.55, "a": 0.45}, {"t": 1}])
+    lp_b = _frames(b.charset, [{"c": 1}, {"o": 0.6, "a": 0.4}, {"t": 1}])
+    assert Ensemble([a, b])._combine([[lp_a], [lp_b]]).text == "cot"
+    lm = NgramLM.build(["cat"] * 50 + ["cot"], order=3)
+    ensemble = Ensemble([a, b], decoder=BeamSearch(a.charset, lm, lm_weight=1.0, insertion_bonus=0.0), alternatives=2)
+    reading = ensemble._combine([[lp_a], [lp_b]])
+    assert reading.text == "cat" and reading.alternatives is not None
+    assert [x.text for x in reading.alternatives] == ["cat", "cot"]
+    assert reading.alternatives[0].lm == pytest.approx(lm.log_prob("cat"), abs=1e-6)
+    assert reading.alternatives[0].score >= reading.alternatives[1].score

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from scriba.data.images import load_image
+from scriba.decoding import LexiconDecoder
 from scriba.decoding import TestTimeAugmentation as TTA  # aliased: pytest would collect a Test* name
 from scriba.errors import DataFormatError, ImageError, ModelFileError
 from scriba.recognizer import Recognizer, available_models, resolve_model
@@ -111,7 +112,7 @@ def test_model_names_and_errors(tiny_model: Path, tmp_path: Path, monkeypatch: p
 
 
 def test_lexicon_decoding_reads_lexicon_entries(word_tables, tmp_path: Path) -> None:
-    english = Recognizer.load("english")
+    english = Recognizer.load("english", lm=None)  # the lexicon decoder without a language model
     table = [line.split(",") for line in word_tables.val.read_text().splitlines()[1:]]
     images = [word_tables.val.parent / name for name, _ in table]
     truths = [text for _, text in table]
@@ -120,7 +121,7 @@ def test_lexicon_decoding_reads_lexicon_entries(word_tables, tmp_path: Path) -> 
     lexicon_file = tmp_path / "words.txt"
     lexicon_file.write_text("\n".join([*words, "extraordinarily"]) + "\n", encoding="utf-8")
     plain = english.read(images)
-    decoder = Recognizer.load("english", lexicon=lexicon_file)
+    decoder = Recognizer.load("english", lexicon=lexicon_file, lm=None)
     readings = decoder.read(images, batch_size=5)
     assert [r.text for r in readings] == [decoder.read(path)[0].text for path in images]
     assert [r.greedy_text for r in readings] == [r.text for r in plain]
@@ -130,8 +131,9 @@ def test_lexicon_decoding_reads_lexicon_entries(word_tables, tmp_path: Path) -> 
     right = sum(r.text == t for r, t in zip(readings, truths, strict=True))
     assert right >= sum(r.text == t for r, t in zip(plain, truths, strict=True)) and right >= 10
     assert plain[0].greedy_text is None and plain[0].lexicon_margin is None  # no lexicon: no lexicon fields
-    # With test-time augmentation too, still only entries.
-    both = Recognizer.load("english", tta=True, lexicon=lexicon_file).read(images[:4])
+    # With test-time augmentation too and the lexicon as a hard constraint, still only entries.
+    strict = LexiconDecoder.read(lexicon_file, english.charset, oov_penalty=None)
+    both = Recognizer.load("english", tta=True, lexicon=strict, lm=None).read(images[:4])
     assert all(r.text in words for r in both)
     with pytest.raises(DataFormatError, match="lexicon: corpus not found"):
         Recognizer.load("english", lexicon=tmp_path / "missing.txt")

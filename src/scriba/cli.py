@@ -36,14 +36,43 @@ def _add_lexicon_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lexicon",
         metavar="FILE",
-        help="read only entries of this lexicon (CSV with a text column, or one entry per line; repeats count as "
-        "frequency): the entry near the greedy reading with the best CTC likelihood; for names and single words",
+        help="prefer entries of this lexicon (CSV with a text column, or one entry per line; repeats count as "
+        "frequency): the entry near the reading with the best CTC likelihood, unless the reading is --oov-penalty "
+        "more likely; for names and single words",
     )
     parser.add_argument(
         "--lexicon-weight",
         type=float,
         default=0.3,
-        help="weight of an entry's log frequency against its likelihood (default 0.3; 0: likelihood only)",
+        help="without an LM: weight of an entry's log frequency against its likelihood (default 0.3; 0: likelihood "
+        "only)",
+    )
+    parser.add_argument(
+        "--oov-penalty",
+        type=float,
+        default=6.0,
+        help="how much less likely (natural log) a reading outside the lexicon is taken to be (default 6); "
+        "inf: read only lexicon entries",
+    )
+
+
+def _add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
+    lm = parser.add_mutually_exclusive_group()
+    lm.add_argument(
+        "--lm",
+        metavar="NAME_OR_PATH",
+        help="decode by beam search with this character language model (a shipped name such as english or names, "
+        "or a .lm file; default: the model's own, if it names one)",
+    )
+    lm.add_argument("--no-lm", action="store_true", help="no language model: greedy decoding (or a CTC beam search "
+                    "with --beam)")  # fmt: skip
+    parser.add_argument("--beam", type=int, help="beam width (default: the model's, 16)")
+    parser.add_argument("--lm-weight", type=float, help="weight of the LM against the image (default: the model's)")
+    parser.add_argument(
+        "--insertion-bonus", type=float, help="score added per character with an LM (default: the model's)"
+    )
+    parser.add_argument(
+        "--alternatives", type=int, default=1, metavar="K", help="show the K best readings with their scores"
     )
 
 
@@ -158,19 +187,37 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _decoding(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``Recognizer.load`` arguments of the decoding options."""
+    if args.alternatives < 1:
+        raise ScribaError(f"--alternatives must be 1 or more, got {args.alternatives}")
+    lm = None if args.no_lm else (args.lm or "auto")
+    return {
+        "lm": lm,
+        "lm_weight": args.lm_weight,
+        "insertion_bonus": args.insertion_bonus,
+        "beam": args.beam,
+        "alternatives": args.alternatives,
+    }
+
+
 def _load_reader(args: argparse.Namespace, crop: float | None = None) -> Recognizer | Ensemble:
     """The ``--model`` to read with; with ``--ensemble`` models, an :class:`~scriba.ensemble.Ensemble` of them
-    all (greedy decoding each; with ``--tta``, each reads its own variants)."""
+    all (each proposes its readings, greedy and with the first model's LM if there is one; with ``--tta``,
+    each reads its own variants)."""
     from scriba.ensemble import Ensemble
     from scriba.recognizer import Recognizer
 
+    decoding = _decoding(args)
     if not args.ensemble:
         return _with_lexicon(
-            Recognizer.load(args.model, crop_margin=crop, tta=args.tta, precision=args.precision), args
+            Recognizer.load(args.model, crop_margin=crop, tta=args.tta, precision=args.precision, **decoding), args
         )
     if args.lexicon or crop is not None:
-        raise ScribaError("an ensemble reads greedily with each model: drop --lexicon and --crop")
-    return Ensemble([Recognizer.load(m, tta=args.tta, precision=args.precision) for m in [args.model, *args.ensemble]])
+        raise ScribaError("an ensemble reads without a lexicon and uncropped: drop --lexicon and --crop")
+    first = Recognizer.load(args.model, tta=args.tta, precision=args.precision, **decoding)
+    others = [Recognizer.load(m, tta=args.tta, precision=args.precision, lm=None) for m in args.ensemble]
+    return Ensemble([first, *others], decoder=first.decoder, alternatives=args.alternatives)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -238,21 +285,35 @@ def _with_lexicon(recognizer: Recognizer, args: argparse.Namespace) -> Recognize
     if args.lexicon:
         from scriba.decoding import LexiconDecoder
 
-        recognizer.lexicon = LexiconDecoder.read(args.lexicon, recognizer.charset, prior_weight=args.lexicon_weight)
+        penalty = None if args.oov_penalty == float("inf") else args.oov_penalty
+        if penalty is not None and penalty < 0:
+            raise ScribaError(f"--oov-penalty must not be negative, got {args.oov_penalty}")
+        recognizer.lexicon = LexiconDecoder.read(
+            args.lexicon, recognizer.charset, prior_weight=args.lexicon_weight, oov_penalty=penalty
+        )
     return recognizer
 
 
 def _print_readings(key: str, paths: list[str], readings: list[Reading], as_json: bool) -> None:
-    """``path<TAB>text<TAB>confidence`` lines, or a JSON list of {key, text, confidence}."""
+    """``path<TAB>text<TAB>confidence`` lines (with alternatives, each indented on a line of its own, with its
+    score), or a JSON list of {key, text, confidence[, alternatives]}."""
     if as_json:
-        rows = [
-            {key: str(p), "text": r.text, "confidence": round(r.confidence, 4)}
-            for p, r in zip(paths, readings, strict=True)
-        ]
+        rows = []
+        for path, r in zip(paths, readings, strict=True):
+            row: dict[str, Any] = {key: str(path), "text": r.text, "confidence": round(r.confidence, 4)}
+            if r.alternatives is not None and len(r.alternatives) > 1:
+                row["alternatives"] = [
+                    {"text": a.text, "score": round(a.score, 4), "ctc": round(a.ctc, 4), "lm": round(a.lm, 4)}
+                    for a in r.alternatives
+                ]
+            rows.append(row)
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for path, reading in zip(paths, readings, strict=True):
             print(f"{path}\t{reading.text}\t{reading.confidence:.3f}")
+            if reading.alternatives is not None and len(reading.alternatives) > 1:
+                for k, a in enumerate(reading.alternatives, start=1):
+                    print(f"  {k}. {a.text}\tscore {a.score:.2f} (ctc {a.ctc:.2f}, lm {a.lm:.2f})")
 
 
 def _read_ink_files(args: argparse.Namespace) -> int:
@@ -407,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--grid", type=int, default=12, help="samples in the image grid")
     evaluate.add_argument("--tta", action="store_true", help=TTA_HELP)
     _add_precision_argument(evaluate)
+    _add_decoding_arguments(evaluate)
     _add_lexicon_arguments(evaluate)
     evaluate.add_argument(
         "--ink-style", help="draw ink data in this style: clean, unseen, or JSON fields (default: the model's)"
@@ -430,6 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     read.add_argument("--tta", action="store_true", help=TTA_HELP)
     _add_precision_argument(read)
+    _add_decoding_arguments(read)
     _add_lexicon_arguments(read)
     read.add_argument("--index", type=int, help="with --data: the item to show with its truth")
     read.add_argument("--save", help="with --data: save the item's image with truth and prediction (PNG)")
@@ -500,6 +563,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set_argument(prepare, "data.train.0.limit=100")
     prepare.add_argument("--out", help="folder to write (default: <output_dir>/<name>/prepared)")
     prepare.set_defaults(handler=_prepare)
+
+    from scriba.cli_lm import add_lm_commands
+
+    add_lm_commands(commands)
     return parser
 
 

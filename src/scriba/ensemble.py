@@ -9,37 +9,56 @@ different inputs of one record: an image model reads its ink drawn, a pen model 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import torch
 
 from scriba.charset import Charset
 from scriba.data.records import Record
+from scriba.decoding.beam import BeamSearch, decoded_with_confidences
 from scriba.decoding.ctc import ctc_log_likelihoods, worst_for_unfit
 from scriba.decoding.greedy import greedy_decode_one
+from scriba.decoding.rescore import PROPOSALS
 from scriba.errors import ConfigError
-from scriba.recognizer import Reading, Recognizer
+from scriba.recognizer import Alternative, Reading, Recognizer
 
 
 class Ensemble:
-    """Recognizers that read together: greedy decoding each; a member with test-time augmentation reads its
-    variants, each of which proposes its reading, and its score is its mean over them; lexicons are not used.
+    """Recognizers that read together: each variant a member reads (its test-time augmentation's, or the input
+    alone) proposes its greedy reading, and a member's score for a reading is its mean over its variants;
+    lexicons are not used.
+
+    With a language model (``decoder``), each member's beam search over its first variant also proposes its
+    best readings, and a reading's score is the members' weighted mean score plus the LM's share as in
+    :mod:`scriba.decoding.rescore` (``lm_weight * log p_lm + insertion_bonus * len``).
 
     Args:
         recognizers: two or more loaded models.
         weights: how much each model's CTC log-likelihood counts (default: equally).
+        decoder: the LM and its weights (its charset is replaced by each member's own); None: no LM.
+        alternatives: how many best readings each reading lists (with ``decoder``).
 
     Raises:
         ConfigError: fewer than two models, or weights that do not match them or are not positive.
     """
 
-    def __init__(self, recognizers: Sequence[Recognizer], weights: Sequence[float] | None = None) -> None:
+    def __init__(
+        self,
+        recognizers: Sequence[Recognizer],
+        weights: Sequence[float] | None = None,
+        decoder: BeamSearch | None = None,
+        alternatives: int = 1,
+    ) -> None:
         if len(recognizers) < 2:
             raise ConfigError(f"an ensemble needs at least two models, got {len(recognizers)}")
         self.recognizers = list(recognizers)
         self.weights = [1.0] * len(self.recognizers) if weights is None else [float(w) for w in weights]
         if len(self.weights) != len(self.recognizers) or min(self.weights) <= 0:
             raise ConfigError(f"need one positive weight per model ({len(self.recognizers)}), got {self.weights}")
+        self.decoder = decoder
+        self.alternatives = alternatives
+        self._searches = [dataclasses.replace(decoder, charset=r.charset) if decoder else None for r in recognizers]
 
     @property
     def name(self) -> str:
@@ -63,17 +82,33 @@ class Ensemble:
     def _combine(self, log_probs: list[list[torch.Tensor]]) -> Reading:
         """The best-supported reading of one record from each model's variants' (T_k, C_k) log-probabilities."""
         proposals: dict[str, Reading] = {}
-        for recognizer, variants in zip(self.recognizers, log_probs, strict=True):
+        for recognizer, variants, search in zip(self.recognizers, log_probs, self._searches, strict=True):
+            if search is not None:
+                for h in search.search(variants[0], max(self.alternatives, PROPOSALS)):
+                    reading = recognizer.reading_of(decoded_with_confidences(variants[0], [h]))
+                    proposals.setdefault(reading.text, reading)
             for lp in variants:
                 reading = recognizer.reading_of(greedy_decode_one(lp))
                 proposals.setdefault(reading.text, reading)
-        if len(proposals) == 1:
+        if len(proposals) == 1 and self.decoder is None:
             return next(iter(proposals.values()))
         texts = list(proposals)
-        total = torch.zeros(len(texts))
+        ctc = torch.zeros(len(texts))
         for recognizer, variants, weight in zip(self.recognizers, log_probs, self.weights, strict=True):
-            total += weight * _scores(recognizer, variants, texts)
-        return proposals[texts[int(total.argmax())]]
+            ctc += weight * _scores(recognizer, variants, texts)
+        ctc /= sum(self.weights)  # a weighted mean, so that LM weights tuned for one model fit
+        decoder = self.decoder
+        if decoder is None:
+            return proposals[texts[int(ctc.argmax())]]
+        lm = decoder.lm
+        ranked = []
+        for text, score in zip(texts, ctc.tolist(), strict=True):
+            lm_lp = lm.log_prob(text) if lm is not None else 0.0
+            total = score + decoder.lm_weight * lm_lp + decoder.insertion_bonus * len(text)
+            ranked.append(Alternative(text, total, score, lm_lp))
+        ranked.sort(key=lambda a: -a.score)
+        best = proposals[ranked[0].text]
+        return dataclasses.replace(best, alternatives=ranked[: self.alternatives])
 
 
 def _scores(recognizer: Recognizer, variants: list[torch.Tensor], texts: list[str]) -> torch.Tensor:

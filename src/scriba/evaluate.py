@@ -38,6 +38,7 @@ class SampleResult:
     prediction: str
     confidence: float
     edits: int
+    alternatives: list[str] | None = None
 
 
 @dataclass
@@ -60,6 +61,7 @@ class EvalReport:
     cleaning: dict[str, Any]
     samples: list[SampleResult] = field(repr=False, default_factory=list)
     confidence: dict[str, float] = field(default_factory=dict)
+    alternatives: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self, with_samples: bool = True) -> dict[str, Any]:
         data = asdict(self)
@@ -87,6 +89,12 @@ class EvalReport:
             lines.append(
                 f"  confidence: ECE {c['ece']:.4f}   AUROC (CER > 10%) {c['auroc_cer10']:.4f}   "
                 f"CER at >= 0.9 {c['cer_high']:.4f} ({c['share_high']:.1%} of samples), below {c['cer_low']:.4f}"
+            )
+        if self.alternatives:
+            a = self.alternatives
+            lines.append(
+                f"  best of {a['k']:g} alternatives (the one nearest the truth): cer {a['cer']:.4f}   "
+                f"wer {a['wer']:.4f}   exact_match {a['exact_match']:.4f}"
             )
         lines.append("  worst samples:")
         lines += [f"    {s.id}: truth {s.truth!r} read {s.prediction!r} ({s.confidence:.2f})" for s in self.worst[:5]]
@@ -203,9 +211,12 @@ def score_readings(
     truths = [r.text or "" for r in records]
     predictions = [r.text for r in readings]
     samples = [
-        SampleResult(rec.name, t, p, reading.confidence, edit_distance(p, t))
+        SampleResult(
+            rec.name, t, p, reading.confidence, edit_distance(p, t),
+            [a.text for a in reading.alternatives] if reading.alternatives and len(reading.alternatives) > 1 else None,
+        )
         for rec, t, p, reading in zip(records, truths, predictions, readings, strict=True)
-    ]
+    ]  # fmt: skip
     stats = character_stats(predictions, truths)
     per_char = stats.scores()
     # Means over characters that occur in the truth, so invented characters do not dilute them.
@@ -231,7 +242,18 @@ def score_readings(
         confidence=confidence_metrics(
             [s.confidence for s in samples], [s.edits for s in samples], [len(s.truth) for s in samples]
         ),
+        alternatives=_oracle(samples),
     )
+
+
+def _oracle(samples: Sequence[SampleResult]) -> dict[str, float]:
+    """With alternatives: the metrics of the alternative nearest each truth (what a perfect rescorer of the
+    K best readings would reach); empty without them."""
+    if not any(s.alternatives for s in samples):
+        return {}
+    nearest = [min(s.alternatives or [s.prediction], key=lambda a: edit_distance(a, s.truth)) for s in samples]
+    k = max(len(s.alternatives or []) for s in samples)
+    return {"k": float(k), **summary_metrics(nearest, [s.truth for s in samples])}
 
 
 def evaluate_to_folder(

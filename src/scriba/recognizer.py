@@ -18,6 +18,8 @@ from scriba.data.images import ImageLike, load_image
 from scriba.data.normalize import has_writing
 from scriba.data.records import Ink, Record
 from scriba.decoding import (
+    BeamDecoded,
+    BeamSearch,
     Decoded,
     LexiconDecoded,
     LexiconDecoder,
@@ -28,6 +30,8 @@ from scriba.decoding import (
     tidy_spaces,
     tidy_text,
 )
+from scriba.decoding.rescore import rescore
+from scriba.decoding.settings import AUTO, DecodingSettings, LmChoice, make_beam_search
 from scriba.errors import InputKindError, ModelFileError
 from scriba.model_file import ModelFile, load_model_file
 
@@ -70,6 +74,23 @@ def resolve_model(name_or_path: str | Path) -> Path:
 
 
 @dataclass
+class Alternative:
+    """One of the best readings a language-model decoder found.
+
+    Attributes:
+        text: the reading.
+        score: what the decoder ranks by (natural log): ``ctc + lm_weight * lm + insertion_bonus * len(text)``.
+        ctc: natural-log CTC probability of the text given the image.
+        lm: natural-log probability of the text under the language model (0 without one).
+    """
+
+    text: str
+    score: float
+    ctc: float
+    lm: float
+
+
+@dataclass
 class Reading:
     """What the model read in one image.
 
@@ -82,6 +103,8 @@ class Reading:
         lexicon_margin: with a lexicon: CTC log-likelihood of ``text`` minus that of ``greedy_text``
             (0 when they agree; the more negative, the more the lexicon overruled the image).
         in_lexicon: with a lexicon: whether ``text`` is one of its entries.
+        alternatives: with beam search: the best readings, best first (``text`` is the first), as many as
+            asked for.
     """
 
     text: str
@@ -90,6 +113,7 @@ class Reading:
     greedy_text: str | None = None
     lexicon_margin: float | None = None
     in_lexicon: bool | None = None
+    alternatives: list[Alternative] | None = None
 
 
 class Recognizer:
@@ -103,6 +127,8 @@ class Recognizer:
         tta: TestTimeAugmentation | PenTestTimeAugmentation | None = None,
         lexicon: LexiconDecoder | None = None,
         precision: Precision = "fp32",
+        decoder: BeamSearch | None = None,
+        alternatives: int = 1,
     ) -> None:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
@@ -122,8 +148,12 @@ class Recognizer:
         self.preprocessing = model_file.preprocessing
         if crop_margin is not None:
             self.preprocessing = dataclasses.replace(self.preprocessing, margin=crop_margin)
+        if alternatives < 1:
+            raise ValueError(f"alternatives must be 1 or more, got {alternatives}")
         self.tta = tta
         self.lexicon = lexicon
+        self.decoder = decoder
+        self.alternatives = alternatives
 
     @classmethod
     def load(
@@ -134,6 +164,11 @@ class Recognizer:
         tta: bool | TestTimeAugmentation | PenTestTimeAugmentation = False,
         lexicon: str | Path | LexiconDecoder | None = None,
         precision: Precision = "fp32",
+        lm: LmChoice = AUTO,
+        lm_weight: float | None = None,
+        insertion_bonus: float | None = None,
+        beam: int | None = None,
+        alternatives: int = 1,
     ) -> Recognizer:
         """Load a shipped model by name (see ``scriba models``) or a model file by path.
 
@@ -145,8 +180,14 @@ class Recognizer:
             tta: read every input in several variants and keep the best-supported reading (True: the default
                 :class:`TestTimeAugmentation`, 9 variants, about 9x slower, for an image model; for a model of
                 pen trajectories :class:`PenTestTimeAugmentation`, 7 distortions of the ink). More accurate.
-            lexicon: read only entries of this lexicon (a file: CSV with a ``text`` column or one entry per
-                line, repeats counting as frequency; or a configured :class:`LexiconDecoder`).
+            lexicon: prefer entries of this lexicon (a file: CSV with a ``text`` column or one entry per
+                line, repeats counting as frequency; or a configured :class:`LexiconDecoder`): a reading
+                outside it must be better supported by ``oov_penalty`` (default 6 nats).
+            lm: the character language model to decode with by beam search: ``auto`` (the model's own, if
+                its file names one: ``english`` reads with ``english.lm``), None (greedy), or a name or path.
+            lm_weight / insertion_bonus / beam: override the weights tuned for the model (its file's
+                ``decoding`` settings; without an LM, ``beam`` alone asks for a CTC beam search).
+            alternatives: how many best readings each :class:`Reading` lists (beam search only).
             precision: ``fp32``, or ``bf16`` to run the network in bfloat16: on a CPU with AMX or
                 AVX512-BF16 about 1.7-1.9x faster in batches of 32 at the same CER (benchmarks/bench_inference.py),
                 slower one image at a time; on other CPUs much slower. Decoding stays float32.
@@ -156,6 +197,7 @@ class Recognizer:
             ValueError: ``precision`` is not ``fp32`` or ``bf16``.
             InputKindError: a ``tta`` object for the other kind of input.
             DataFormatError: the lexicon file is missing, unreadable or has no entry the model can write.
+            ConfigError: a negative LM weight or a beam below 1.
         """
         path = resolve_model(name_or_path)
         model_file = load_model_file(path, device)
@@ -165,7 +207,9 @@ class Recognizer:
             augmentation = PenTestTimeAugmentation() if pen else TestTimeAugmentation()
         if lexicon is not None and not isinstance(lexicon, LexiconDecoder):
             lexicon = LexiconDecoder.read(lexicon, model_file.charset)
-        recognizer = cls(model_file, device, crop_margin, augmentation, lexicon, precision)
+        settings = DecodingSettings.of_model(model_file.info)
+        decoder = make_beam_search(model_file.charset, settings, lm, lm_weight, insertion_bonus, beam)
+        recognizer = cls(model_file, device, crop_margin, augmentation, lexicon, precision, decoder, alternatives)
         if path != Path(name_or_path):  # resolve_model found it by name among the shipped models
             recognizer.shipped_name = path.stem
         return recognizer
@@ -257,7 +301,7 @@ class Recognizer:
         readable = [i for i, x in enumerate(prepared) if x.dtype != np.uint8 or has_writing(x)]
         readings = [Reading("", 0.0, []) for _ in prepared]
         inputs = [prepared[i] for i in readable]
-        if self.tta is not None or self.lexicon is not None:
+        if self.tta is not None or self.lexicon is not None or self.decoder is not None:
             per_input = self._variant_log_probs(self._image_variants(inputs, self.tta), batch_size)
             for i, lps in zip(readable, per_input, strict=True):
                 readings[i] = self.reading_of(self._decode(lps))
@@ -300,7 +344,12 @@ class Recognizer:
         return out
 
     def _decode(self, log_probs: list[torch.Tensor]) -> Decoded:
-        """One input's reading from its variants' log-probabilities, with the lexicon or TTA if there is one."""
+        """One input's reading from its variants' log-probabilities: by beam search (with the others' proposals,
+        see :mod:`scriba.decoding.rescore`), else with the lexicon or TTA if there is one, else greedily."""
+        if self.decoder is not None:
+            if len(log_probs) == 1 and self.lexicon is None:
+                return self.decoder.decode(log_probs[0], self.alternatives)
+            return rescore(log_probs, self.decoder, self.lexicon, self.alternatives)
         if self.lexicon is not None:
             return self.lexicon.decode(log_probs)
         if self.tta is not None:
@@ -315,6 +364,14 @@ class Recognizer:
             reading.greedy_text = tidy_text(self.charset.decode(decoded.greedy_ids))
             reading.lexicon_margin = decoded.margin
             reading.in_lexicon = decoded.in_lexicon
+        if isinstance(decoded, BeamDecoded):
+            reading.alternatives = [
+                Alternative(tidy_text(self.charset.decode(h.ids)), h.score, h.ctc, h.lm) for h in decoded.hypotheses
+            ]
+            if self.lexicon is not None and decoded.greedy_ids is not None:
+                reading.greedy_text = tidy_text(self.charset.decode(decoded.greedy_ids))
+                reading.lexicon_margin = decoded.margin
+                reading.in_lexicon = reading.text in self.lexicon.lexicon
         return reading
 
     def _batches(
