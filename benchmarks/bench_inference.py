@@ -1,9 +1,10 @@
 """Inference speed of the shipped models on this CPU: images/second at batch 1 and batch 32.
 
     python benchmarks/bench_inference.py [--models english names] [--threads 0] [--repeat 3] [--tta] [--lexicon F]
-                                         [--precision fp32 bf16] [--ink]
+                                         [--precision fp32 bf16] [--ink] [--no-lm]
 
-Times ``Recognizer.read`` end to end on image files (decode, preprocess, network, greedy decoding), the
+Times ``Recognizer.read`` end to end on image files (decode, preprocess, network, decoding: with the model's
+language model where its file names one, ``+lm`` in the table, else greedy; ``--no-lm``: greedy), the
 way ``scriba read`` and the API read them, and separately the network + decoding on images already
 preprocessed. The images are real where ../shared/data is present (IAM-OnDB testset_t words and lines
 rendered to PNG, and the scanned `iam_lines` val lines, for `english`; the labeled Kaggle names for `names`),
@@ -96,6 +97,7 @@ def main() -> None:
     parser.add_argument("--lexicon", help="read with lexicon decoding over this file")
     parser.add_argument("--precision", nargs="+", default=["fp32"], choices=PRECISIONS, help="network precisions")
     parser.add_argument("--ink", action="store_true", help="read pen trajectories instead of image files")
+    parser.add_argument("--no-lm", action="store_true", help="greedy decoding (default: each model's own LM)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -103,7 +105,8 @@ def main() -> None:
     print(f"{'model':<13} {'params':>7} {'batch':>5} {'images/s':>9} {'net only':>9}  images")
     with tempfile.TemporaryDirectory() as tmp:
         for name, precision in itertools.product(args.models, args.precision):
-            recognizer = Recognizer.load(name, tta=args.tta, lexicon=args.lexicon, precision=precision)
+            lm = None if args.no_lm else "auto"
+            recognizer = Recognizer.load(name, tta=args.tta, lexicon=args.lexicon, precision=precision, lm=lm)
             params = sum(p.numel() for p in recognizer.model.parameters()) / 1e6
             ink = args.ink or recognizer.reads_pen
             inputs: list[tuple[str, list[Any]]] = (
@@ -126,6 +129,7 @@ def main() -> None:
                     network = "-" if from_ink else f"{best_rate(net, len(items), args.repeat):.1f}"
                     label = name + ("+tta" if args.tta else "") + ("+lex" if args.lexicon else "")
                     label += "" if precision == "fp32" else f"+{precision}"
+                    label += "+lm" if recognizer.decoder is not None and recognizer.decoder.lm is not None else ""
                     print(f"{label:<13} {params:>6.2f}M {batch:>5} {end_to_end:>9.1f} {network:>9}  {what}")
 
 

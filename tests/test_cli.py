@@ -21,6 +21,9 @@ def test_models_lists_architectures_with_parameter_counts(capsys) -> None:
     for name in ("names_crnn", "resnet_crnn", "vgg_crnn"):
         assert name in out
     assert "2.44M" in out  # names_crnn: the Kaggle notebooks' model, ~2.4M parameters
+    # Shipped models say how they decode; the shipped language models are listed for --lm.
+    assert any(line.split()[:3] == ["english", "LM", "english,"] for line in out.splitlines())
+    assert "language models (--lm NAME):" in out and "names.lm" in out
 
 
 def test_read_prints_text_and_confidence(capsys, tiny_model: Path, word_tables) -> None:

@@ -96,7 +96,8 @@ def test_with_a_language_model_the_lm_tips_the_balance_and_alternatives_are_rank
     lp_b = _frames(b.charset, [{"c": 1}, {"o": 0.6, "a": 0.4}, {"t": 1}])
     assert Ensemble([a, b])._combine([[lp_a], [lp_b]]).text == "cot"
     lm = NgramLM.build(["cat"] * 50 + ["cot"], order=3)
-    ensemble = Ensemble([a, b], decoder=BeamSearch(a.charset, lm, lm_weight=1.0, insertion_bonus=0.0), alternatives=2)
+    a.decoder, a.alternatives = BeamSearch(a.charset, lm, lm_weight=1.0, insertion_bonus=0.0), 2
+    ensemble = Ensemble([a, b])  # decodes as its first model does
     reading = ensemble._combine([[lp_a], [lp_b]])
     assert reading.text == "cat" and reading.alternatives is not None
     assert [x.text for x in reading.alternatives] == ["cat", "cot"]

@@ -10,6 +10,7 @@ import pytest
 
 from scriba.config import load_config
 from scriba.data.sources import SourceConfig, read_source, subset_of
+from scriba.decoding import LexiconDecoder
 from scriba.errors import ConfigError, DataFormatError
 from scriba.model_file import load_model_file, read_metadata
 from scriba.recognizer import Recognizer
@@ -83,7 +84,8 @@ def test_lexicon_decoded_pseudo_labels_keep_entries_the_image_supports(tmp_path:
     # Only near misses of the words: every reading is overruled, by a margin that says how far.
     lexicon = tmp_path / "lexicon.txt"
     lexicon.write_text("cab\ndot\nrun\nten\ncore\nrend\nnose\nband\npan\ninky\nward\nlike\n", encoding="utf-8")
-    recognizer = Recognizer.load(SHIPPED, lexicon=lexicon)
+    recognizer = Recognizer.load(SHIPPED, lm=None)  # greedy, with the lexicon as a hard constraint
+    recognizer.lexicon = LexiconDecoder.read(lexicon, recognizer.charset, oov_penalty=None)
     readings = recognizer.read(images)
     margins = sorted(r.lexicon_margin for r in readings if r.in_lexicon)
     assert len(margins) >= 8 and margins[0] < margins[-1] < 0

@@ -217,7 +217,7 @@ def _load_reader(args: argparse.Namespace, crop: float | None = None) -> Recogni
         raise ScribaError("an ensemble reads without a lexicon and uncropped: drop --lexicon and --crop")
     first = Recognizer.load(args.model, tta=args.tta, precision=args.precision, **decoding)
     others = [Recognizer.load(m, tta=args.tta, precision=args.precision, lm=None) for m in args.ensemble]
-    return Ensemble([first, *others], decoder=first.decoder, alternatives=args.alternatives)
+    return Ensemble([first, *others])
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -337,9 +337,22 @@ def _models(args: argparse.Namespace) -> int:
         height = default_height(name)
         params = count_parameters(build_model(name, 80, height))
         print(f"  {name:12s} {params / 1e6:6.2f}M  h={height:<3d} {describe_model(name)}")
-    print("shipped models:")
+    from scriba.decoding.settings import DecodingSettings
+    from scriba.lm import available_lms, resolve_lm
+    from scriba.model_file import read_metadata
+
+    print("shipped models (and how each decodes by default):")
     for name in available_models() or ["(none found)"]:
-        print(f"  {name}" + (f"  {resolve_model(name)}" if name != "(none found)" else ""))
+        if name == "(none found)":
+            print(f"  {name}")
+            continue
+        path = resolve_model(name)
+        decoding = DecodingSettings.of_model(read_metadata(path).get("info") or {})
+        how = f"LM {decoding.lm}, weight {decoding.lm_weight:g}, beam {decoding.beam}" if decoding.lm else "greedy"
+        print(f"  {name:16s} {how:36s} {path}")
+    print("language models (--lm NAME):")
+    for name in available_lms() or ["(none found)"]:
+        print(f"  {name:16s} {resolve_lm(name) if name != '(none found)' else ''}")
     return 0
 
 

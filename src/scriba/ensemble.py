@@ -16,7 +16,7 @@ import torch
 
 from scriba.charset import Charset
 from scriba.data.records import Record
-from scriba.decoding.beam import BeamSearch, decoded_with_confidences
+from scriba.decoding.beam import decoded_with_confidences
 from scriba.decoding.ctc import ctc_log_likelihoods, worst_for_unfit
 from scriba.decoding.greedy import greedy_decode_one
 from scriba.decoding.rescore import PROPOSALS
@@ -29,15 +29,15 @@ class Ensemble:
     alone) proposes its greedy reading, and a member's score for a reading is its mean over its variants;
     lexicons are not used.
 
-    With a language model (``decoder``), each member's beam search over its first variant also proposes its
-    best readings, and a reading's score is the members' weighted mean score plus the LM's share as in
-    :mod:`scriba.decoding.rescore` (``lm_weight * log p_lm + insertion_bonus * len``).
+    An ensemble decodes as its first model does: when that one reads with a language model (its beam search,
+    ``Recognizer.decoder``), each member's beam search with the same LM and weights also proposes its best
+    readings of its first variant, and a reading's score is the members' weighted mean score plus the LM's
+    share as in :mod:`scriba.decoding.rescore` (``lm_weight * log p_lm + insertion_bonus * len``); the first
+    model's ``alternatives`` best readings are listed. Load the first model with ``lm=None`` for greedy decoding.
 
     Args:
         recognizers: two or more loaded models.
         weights: how much each model's CTC log-likelihood counts (default: equally).
-        decoder: the LM and its weights (its charset is replaced by each member's own); None: no LM.
-        alternatives: how many best readings each reading lists (with ``decoder``).
 
     Raises:
         ConfigError: fewer than two models, or weights that do not match them or are not positive.
@@ -47,8 +47,6 @@ class Ensemble:
         self,
         recognizers: Sequence[Recognizer],
         weights: Sequence[float] | None = None,
-        decoder: BeamSearch | None = None,
-        alternatives: int = 1,
     ) -> None:
         if len(recognizers) < 2:
             raise ConfigError(f"an ensemble needs at least two models, got {len(recognizers)}")
@@ -56,8 +54,8 @@ class Ensemble:
         self.weights = [1.0] * len(self.recognizers) if weights is None else [float(w) for w in weights]
         if len(self.weights) != len(self.recognizers) or min(self.weights) <= 0:
             raise ConfigError(f"need one positive weight per model ({len(self.recognizers)}), got {self.weights}")
-        self.decoder = decoder
-        self.alternatives = alternatives
+        decoder = self.decoder = self.recognizers[0].decoder
+        self.alternatives = self.recognizers[0].alternatives
         self._searches = [dataclasses.replace(decoder, charset=r.charset) if decoder else None for r in recognizers]
 
     @property

@@ -25,6 +25,7 @@ from scriba.atomic import atomic_copy, atomic_write_bytes
 from scriba.config import Config
 from scriba.data.corpus import read_corpus
 from scriba.data.sources import SourceConfig
+from scriba.decoding import LexiconDecoder
 from scriba.errors import ConfigError, DataFormatError, ImageError
 from scriba.evaluate import evaluate
 from scriba.recognizer import Recognizer
@@ -154,6 +155,16 @@ def pseudo_label(
     return result
 
 
+def _pseudo_labeler(model: str | Path, tta: bool, lexicon_file: Path | None) -> Recognizer:
+    """The recognizer that pseudo-labels: greedy (or TTA), and with lexicon decoding a hard constraint whose
+    readings ``min_margin`` then filters, as the shipped self-training rounds were run (an LM, or a lexicon
+    with an out-of-vocabulary penalty, would change which readings become labels)."""
+    recognizer = Recognizer.load(model, tta=tta, lm=None)
+    if lexicon_file is not None:
+        recognizer.lexicon = LexiconDecoder.read(lexicon_file, recognizer.charset, oov_penalty=None)
+    return recognizer
+
+
 def _earlier_pseudo_labels(table: Path) -> PseudoLabels | None:
     """The pseudo-labels a finished round wrote (table + counts), or None."""
     counts = table.with_suffix(".json")
@@ -165,7 +176,7 @@ def _earlier_pseudo_labels(table: Path) -> PseudoLabels | None:
 def validation_cer(config: Config, model: Path) -> float:
     """CER of ``model`` on the config's validation sources, cleaned as training cleans them."""
     records, cleaning = validation_records(config)
-    return evaluate(Recognizer.load(model), records, unknown_labels="score", cleaning=cleaning).cer
+    return evaluate(Recognizer.load(model, lm=None), records, unknown_labels="score", cleaning=cleaning).cer
 
 
 def round_config(config: Config, k: int, start: Path, pseudo: Path) -> Config:
@@ -215,7 +226,7 @@ def self_train(config: Config) -> SelfTrainResult:
         done = Path(recipe.model_out)
         earlier = _earlier_pseudo_labels(table) if done.is_file() else None
         pseudo = earlier or pseudo_label(
-            Recognizer.load(current, tta=settings.tta, lexicon=lexicon_file if settings.lexicon_decoding else None),
+            _pseudo_labeler(current, settings.tta, lexicon_file if settings.lexicon_decoding else None),
             images,
             settings.threshold,
             table,
