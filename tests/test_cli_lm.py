@@ -75,10 +75,10 @@ def test_tune_records_the_best_weights_and_the_model_then_reads_with_its_lm(
     out_model = tmp_path / "tuned.safetensors"
     code, out, _ = run(capsys, "lm", "tune", "--model", "english", "--lm", str(word_lm), "--data", str(word_tables.val),
                        "--weights", "0.5,1", "--bonuses", "0,1", "--out", str(out_model))  # fmt: skip
-    assert code == 0 and "greedy" in out and "best by cer" in out and out.count("\n") >= 7
+    assert code == 0 and "greedy" in out and "best by cer" in out and "confidence power" in out
     decoding = load_model_file(out_model).info["decoding"]
     assert decoding["lm"] == str(word_lm.resolve()) and decoding["lm_weight"] in (0.5, 1.0)
-    assert "12 samples" in decoding["tuned_on"]
+    assert "12 samples" in decoding["tuned_on"] and decoding["confidence_power"] > 0
     tuned = Recognizer.load(out_model)
     assert tuned.decoder is not None and tuned.decoder.lm is not None and tuned.decoder.lm_weight in (0.5, 1.0)
     assert Recognizer.load(out_model, lm=None).decoder is None  # --no-lm

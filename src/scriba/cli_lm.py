@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -129,10 +130,11 @@ def _perplexity(args: argparse.Namespace) -> int:
 
 def _tune(args: argparse.Namespace) -> int:
     from scriba.data.sources import SourceConfig, read_source
+    from scriba.decoding.beam import BeamSearch
     from scriba.decoding.settings import DecodingSettings
     from scriba.evaluate import prepare_eval_data
     from scriba.lm import load_lm, resolve_lm
-    from scriba.lm.tune import best_result, tune_decoding, write_decoding
+    from scriba.lm.tune import best_result, fit_confidence_power, tune_decoding, validation_log_probs, write_decoding
     from scriba.recognizer import Recognizer, resolve_model
 
     if args.beam < 1:
@@ -143,41 +145,41 @@ def _tune(args: argparse.Namespace) -> int:
     lm = load_lm(args.lm)
     config = SourceConfig(path=args.data, kind=args.kind, split=args.split, limit=args.limit, subset=args.subset)
     records, images, _ = prepare_eval_data(recognizer, read_source(config), args.unknown_labels)
+    log_probs = validation_log_probs(recognizer, records, prepared=None if recognizer.reads_pen else images)
+    truths = [r.text or "" for r in records]
+    settings = DecodingSettings.of_model(recognizer.model_file.info)
+    charset = recognizer.charset
     results = tune_decoding(
-        recognizer,
-        records,
-        lm,
-        args.weights,
-        args.bonuses,
-        args.beam,
-        prepared=None if recognizer.reads_pen else images,
+        charset, log_probs, truths, lm, args.weights, args.bonuses, args.beam, settings.min_log_prob
     )
     print(f"{'lm weight':>9} {'bonus':>6} {'CER':>7} {'WER':>7} {'exact':>7} {'lines/s':>8}   ({len(records)} samples)")
     for r in results:
-        weight = "greedy" if r.lm_weight is None else f"{r.lm_weight:g}"
-        bonus = "" if r.insertion_bonus is None else f"{r.insertion_bonus:g}"
-        print(f"{weight:>9} {bonus:>6} {r.cer:7.2%} {r.wer:7.2%} {r.exact:7.2%} {r.lines_per_second:8.0f}")
+        shown_weight = "greedy" if r.lm_weight is None else f"{r.lm_weight:g}"
+        shown_bonus = "" if r.insertion_bonus is None else f"{r.insertion_bonus:g}"
+        print(f"{shown_weight:>9} {shown_bonus:>6} {r.cer:7.2%} {r.wer:7.2%} {r.exact:7.2%} {r.lines_per_second:8.0f}")
     best = best_result(results, args.metric)
-    print(f"best by {args.metric}: lm weight {best.lm_weight:g}, insertion bonus {best.insertion_bonus:g}")
+    weight, bonus = float(best.lm_weight or 0.0), float(best.insertion_bonus or 0.0)
+    print(f"best by {args.metric}: lm weight {weight:g}, insertion bonus {bonus:g}")
+    search = BeamSearch(charset, lm, weight, bonus, args.beam, settings.min_log_prob)
+    power, before, after = fit_confidence_power(search, log_probs, truths)
+    print(f"confidence power {power:g}: expected calibration error {before['ece']:.4f} -> {after['ece']:.4f}")
     if args.out:
         # Record the LM by name when it is a shipped one (found again on any install), else by its path.
         chosen = args.default_lm or args.lm
         name = str(chosen) if not Path(chosen).is_file() else str(resolve_lm(chosen).resolve())
-        where = (
-            f"{Path(args.data).name}"
-            + (f" {args.split}" if args.split else "")
-            + (f" {args.subset}" if args.subset else "")
-        )
-        settings = DecodingSettings(
+        where = " ".join(x for x in (Path(args.data).name, args.split, args.subset) if x)
+        tuned = dataclasses.replace(
+            settings,
             lm=name,
-            lm_weight=float(best.lm_weight or 0.0),
-            insertion_bonus=float(best.insertion_bonus or 0.0),
+            lm_weight=weight,
+            insertion_bonus=bonus,
             beam=args.beam,
+            confidence_power=power,
             tuned_on=f"{where}, {len(records)} samples, by {args.metric}",
         )
-        write_decoding(resolve_model(args.model), args.out, settings)
-        print(f"{args.out}: decodes with {name} by default (weight {settings.lm_weight:g}, bonus "
-              f"{settings.insertion_bonus:g}, beam {settings.beam})")  # fmt: skip
+        write_decoding(resolve_model(args.model), args.out, tuned)
+        print(f"{args.out}: decodes with {name} by default (weight {weight:g}, bonus {bonus:g}, beam {args.beam}, "
+              f"confidence power {power:g})")  # fmt: skip
     return 0
 
 

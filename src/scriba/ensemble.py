@@ -83,7 +83,7 @@ class Ensemble:
         for recognizer, variants, search in zip(self.recognizers, log_probs, self._searches, strict=True):
             if search is not None:
                 for h in search.search(variants[0], max(self.alternatives, PROPOSALS)):
-                    reading = recognizer.reading_of(decoded_with_confidences(variants[0], [h]))
+                    reading = recognizer.reading_of(decoded_with_confidences(variants[0], [h], search.confidence_power))
                     proposals.setdefault(reading.text, reading)
             for lp in variants:
                 reading = recognizer.reading_of(greedy_decode_one(lp))

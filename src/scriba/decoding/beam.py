@@ -86,6 +86,9 @@ class BeamSearch:
         insertion_bonus: added per character.
         beam: hypotheses kept after each frame.
         min_log_prob: characters less likely than this in a frame are not tried there.
+        confidence_power: the reading's character confidences (image probabilities) are raised to this
+            power: with an LM the characters are right more often than the image alone says (fitted by
+            ``scriba lm tune``; 1 leaves them).
     """
 
     charset: Charset
@@ -93,13 +96,16 @@ class BeamSearch:
     lm_weight: float = 0.5
     insertion_bonus: float = 1.0
     beam: int = 16
-    min_log_prob: float = -8.0
+    min_log_prob: float = -5.0
+    confidence_power: float = 1.0
 
     def __post_init__(self) -> None:
         if self.beam < 1:
             raise ValueError(f"beam must be 1 or more, got {self.beam}")
         if self.lm_weight < 0:
             raise ValueError(f"lm_weight must not be negative, got {self.lm_weight}")
+        if self.confidence_power <= 0:
+            raise ValueError(f"confidence_power must be positive, got {self.confidence_power}")
         lm = self.lm
         # The LM's token for each class id (blank's is unused).
         self._lm_tokens = [lm.token(c) if lm is not None else 0 for c in ["", *self.charset.characters]]
@@ -197,7 +203,7 @@ class BeamSearch:
     def decode(self, log_probs: torch.Tensor, alternatives: int = 1) -> BeamDecoded:
         """The best reading of one sequence's (T, C) log-probabilities with its character confidences (see
         :func:`decoded_with_confidences`) and the ``alternatives`` best readings."""
-        return decoded_with_confidences(log_probs, self.search(log_probs, alternatives))
+        return decoded_with_confidences(log_probs, self.search(log_probs, alternatives), self.confidence_power)
 
     def lm_log_prob(self, ids: Sequence[int]) -> float:
         """The LM's natural-log probability of a reading, its end included (0 without an LM)."""
@@ -215,12 +221,14 @@ class BeamSearch:
         return Hypothesis(list(ids), ctc + self.lm_weight * lm + self.insertion_bonus * len(ids) + bonus, ctc, lm)
 
 
-def decoded_with_confidences(log_probs: torch.Tensor, hypotheses: list[Hypothesis]) -> BeamDecoded:
+def decoded_with_confidences(log_probs: torch.Tensor, hypotheses: list[Hypothesis], power: float = 1.0) -> BeamDecoded:
     """The first of ``hypotheses`` (best first) as a reading of (T, C) frames, with its characters' peak
     probabilities on its best alignment (as greedy decoding reports them; 0 for a reading too long for the
-    frames) and their geometric mean; an empty reading's confidence is the mean probability of blank."""
+    frames) raised to ``power``, and their geometric mean; an empty reading's confidence is the mean
+    probability of blank."""
     best = hypotheses[0]
     peaks = (ctc_char_confidences(log_probs, best.ids) if best.ids else []) or [0.0] * len(best.ids)
+    peaks = [p**power for p in peaks]
     if peaks:
         confidence = float(np.exp(np.mean(np.log(np.maximum(peaks, 1e-12)))))
     else:

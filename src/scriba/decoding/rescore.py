@@ -54,7 +54,7 @@ def rescore(
         known = lexicon is not None and tidy_text(charset.decode(ids)) in lexicon.lexicon
         hypotheses.append(search.hypothesis(ids, score, penalty if known else 0.0))
     hypotheses.sort(key=lambda h: -h.score)
-    decoded = decoded_with_confidences(log_probs[0], hypotheses[: max(1, alternatives)])
+    decoded = decoded_with_confidences(log_probs[0], hypotheses[: max(1, alternatives)], search.confidence_power)
     if lexicon is not None:
         greedy = tuple(greedy_decode_one(log_probs[0]).ids)
         if greedy not in proposals:

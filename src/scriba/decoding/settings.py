@@ -33,6 +33,7 @@ class DecodingSettings:
         insertion_bonus: added per character.
         beam: hypotheses kept per frame.
         min_log_prob: characters less likely than this in a frame are not tried there.
+        confidence_power: with the LM, character confidences are raised to this power (fitted with the weights).
         tuned_on: where the weights were chosen (free text, for the record).
     """
 
@@ -41,6 +42,7 @@ class DecodingSettings:
     insertion_bonus: float = 1.0
     beam: int = 16
     min_log_prob: float = -5.0
+    confidence_power: float = 1.0
     tuned_on: str = ""
 
     def __post_init__(self) -> None:
@@ -100,7 +102,8 @@ def make_beam_search(
     width = settings.beam if beam is None else beam
     if width < 1 or weight < 0:
         raise ConfigError(f"decoding needs a beam of 1 or more and an LM weight of 0 or more, got {width} and {weight}")
-    return BeamSearch(charset, model, weight, bonus, width, settings.min_log_prob)
+    power = settings.confidence_power if model is not None else 1.0
+    return BeamSearch(charset, model, weight, bonus, width, settings.min_log_prob, power)
 
 
 __all__ = ["AUTO", "DecodingSettings", "LmChoice", "make_beam_search"]
