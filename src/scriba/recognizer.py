@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +31,9 @@ from scriba.decoding import (
 )
 from scriba.decoding.rescore import rescore
 from scriba.decoding.settings import AUTO, DecodingSettings, LmChoice, make_beam_search
-from scriba.errors import InputKindError, ModelFileError
+from scriba.errors import InputKindError
 from scriba.model_file import ModelFile, load_model_file
+from scriba.shipped import available, resolve, shipped_dirs
 
 DEFAULT_MODEL = "english"
 _SUFFIX = ".safetensors"
@@ -44,13 +44,12 @@ PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 def model_dirs() -> list[Path]:
     """Folders searched for model names: ``$SCRIBA_MODELS`` (os.pathsep-separated), then the repo's models/."""
-    dirs = [Path(p) for p in os.environ.get("SCRIBA_MODELS", "").split(os.pathsep) if p]
-    return [*dirs, Path(__file__).resolve().parents[2] / "models"]
+    return shipped_dirs()
 
 
 def available_models() -> list[str]:
     """Names of the model files found in :func:`model_dirs`."""
-    return sorted({p.stem for d in model_dirs() if d.is_dir() for p in d.glob(f"*{_SUFFIX}")})
+    return available(_SUFFIX)
 
 
 def resolve_model(name_or_path: str | Path) -> Path:
@@ -59,18 +58,7 @@ def resolve_model(name_or_path: str | Path) -> Path:
     Raises:
         ModelFileError: neither an existing file nor a known name.
     """
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    name = DEFAULT_MODEL if str(name_or_path) == "default" else str(name_or_path)
-    for folder in model_dirs():
-        candidate = folder / (name if name.endswith(_SUFFIX) else name + _SUFFIX)
-        if candidate.is_file():
-            return candidate
-    if path.suffix or os.sep in str(name_or_path):
-        raise ModelFileError(f"model file not found: {name_or_path}")
-    known = ", ".join(available_models()) or "none installed"
-    raise ModelFileError(f"unknown model {name_or_path!r}; available: {known}")
+    return resolve(DEFAULT_MODEL if str(name_or_path) == "default" else name_or_path, _SUFFIX, "model")
 
 
 @dataclass

@@ -12,18 +12,13 @@ from scriba.charset import Charset
 from scriba.decoding import greedy_decode_one
 from scriba.decoding.beam import BeamSearch
 from scriba.lm import NgramLM
+from tests.log_probs import frames
 
 CHARSET = Charset("acotx ")  # ids 1..6, blank 0
 
 
 def _frames(rows: list[dict[str, float]]) -> torch.Tensor:
-    """(T, 7) log-probs from per-frame probabilities of some characters (the rest of the mass to blank)."""
-    probs = torch.full((len(rows), CHARSET.num_classes), 1e-4)
-    for t, row in enumerate(rows):
-        for char, p in row.items():
-            probs[t, CHARSET.encode(char)[0]] = p
-        probs[t, 0] = max(1e-4, 1 - sum(row.values()))
-    return (probs / probs.sum(-1, keepdim=True)).log()
+    return frames(CHARSET, rows)
 
 
 def _text(decoder: BeamSearch, lp: torch.Tensor) -> str:

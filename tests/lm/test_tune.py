@@ -9,17 +9,13 @@ from scriba.charset import Charset
 from scriba.decoding.beam import BeamSearch
 from scriba.lm import NgramLM
 from scriba.lm.tune import best_result, fit_confidence_power, tune_decoding
+from tests.log_probs import frames
 
 CHARSET = Charset("acot")
 
 
 def _frames(rows: list[dict[str, float]]) -> torch.Tensor:
-    probs = torch.full((len(rows), CHARSET.num_classes), 1e-4)
-    for t, row in enumerate(rows):
-        for char, p in row.items():
-            probs[t, CHARSET.encode(char)[0]] = p
-        probs[t, 0] = max(1e-4, 1 - sum(row.values()))
-    return (probs / probs.sum(-1, keepdim=True)).log()
+    return frames(CHARSET, rows)
 
 
 # The image leans to "cot"; the truth (and the LM's text) is "cat".

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from safetensors.numpy import load_file, save_file
 from scriba.atomic import atomic_target
 from scriba.errors import ModelFileError
 from scriba.lm.estimate import BOS_ID, EOS, EOS_ID, UNK_ID, NgramTables, estimate, tidy_sentence
+from scriba.shipped import available, resolve
 
 FORMAT = "scriba-lm"
 FORMAT_VERSION = 1
@@ -200,15 +200,9 @@ class NgramLM:
         return Path(path)
 
 
-def lm_dirs() -> list[Path]:
-    """Folders searched for language model names: those searched for model names (``$SCRIBA_MODELS``, models/)."""
-    dirs = [Path(p) for p in os.environ.get("SCRIBA_MODELS", "").split(os.pathsep) if p]
-    return [*dirs, Path(__file__).resolve().parents[3] / "models"]
-
-
 def available_lms() -> list[str]:
-    """Names of the language model files found in :func:`lm_dirs`."""
-    return sorted({p.stem for d in lm_dirs() if d.is_dir() for p in d.glob(f"*{LM_SUFFIX}")})
+    """Names of the language model files found where model names are (``$SCRIBA_MODELS``, models/)."""
+    return available(LM_SUFFIX)
 
 
 def resolve_lm(name_or_path: str | Path) -> Path:
@@ -217,18 +211,7 @@ def resolve_lm(name_or_path: str | Path) -> Path:
     Raises:
         ModelFileError: neither an existing file nor a known name.
     """
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    name = str(name_or_path)
-    for folder in lm_dirs():
-        candidate = folder / (name if name.endswith(LM_SUFFIX) else name + LM_SUFFIX)
-        if candidate.is_file():
-            return candidate
-    if path.suffix or os.sep in name:
-        raise ModelFileError(f"language model file not found: {name_or_path}")
-    known = ", ".join(available_lms()) or "none installed"
-    raise ModelFileError(f"unknown language model {name_or_path!r}; available: {known}")
+    return resolve(name_or_path, LM_SUFFIX, "language model")
 
 
 def load_lm(name_or_path: str | Path) -> NgramLM:
