@@ -9,10 +9,14 @@ character); a prefix grows by a character when a frame gives it one, and its sco
 ends with the LM's end-of-text probability. Characters below ``min_log_prob`` in a frame are not tried:
 most frames of a handwriting line are blank with near certainty and cost one update per hypothesis.
 
-Written here rather than taken from a library: pyctcdecode pins numpy<2 and wants a word-level KenLM, and
-flashlight-text's decoders need the LM in KenLM's own format through a C++ interface with no way to add the
-word-level vocabulary bonus below; this is a hundred lines of Python over numpy and reaches a few hundred
-lines a second on one core (benchmarks/bench_decoding.py).
+Written here rather than taken from a library: pyctcdecode pins numpy<2 and wants a word-level KenLM model;
+flashlight-text (a wheel bundling KenLM) has a lexicon-free decoder that would do, but needs KenLM's own
+files and offers no way to score given readings (test-time augmentation's variants, an ensemble's models,
+lexicon entries: :mod:`scriba.decoding.rescore`) exactly as its search does. This is a hundred lines of
+Python over numpy: 170 lines a second on one core at beam 16, 280 once the LM's memo is warm
+(benchmarks/bench_decoding.py). A new prefix is looked up in the LM only when its image score plus the
+bonus (an upper bound: the LM's log-probabilities are <= 0) could still beat the worst prefix kept, which
+halves the time and keeps the search exact.
 """
 
 from __future__ import annotations
