@@ -138,6 +138,17 @@ def test_console_script_exit_code_without_traceback(tmp_path: Path) -> None:
     assert done.stderr.strip().startswith("scriba: error: ")
 
 
+def test_reading_imports_nothing_only_training_needs() -> None:
+    """Start-up time: ``scriba read`` loads torch and the model, not the training, plotting or table stack."""
+    code = (
+        "import sys; from scriba.cli import main; main(['read', 'examples/hello.png']); "
+        "print(sorted(m for m in ('pandas', 'albumentations', 'matplotlib', 'lightning') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
 def test_set_preprocessing_copies_a_model_with_other_settings(capsys, tiny_model: Path, tmp_path: Path) -> None:
     from scriba.model_file import load_model_file
 

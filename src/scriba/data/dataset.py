@@ -21,7 +21,6 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from scriba.charset import Charset
-from scriba.data.augment import augment_image, build_augmentation
 from scriba.data.cleaning import CleaningReport
 from scriba.data.images import Preprocessing, load_image, to_model_input
 from scriba.data.ink import InkStyle, render_ink
@@ -194,6 +193,9 @@ class HandwritingDataset(Dataset[Sample]):
         self.charset = charset
         self.seed = seed
         self.frames_for_width = frames_for_width
+        # Imported here: albumentations costs 0.4 s of start-up, and reading never augments.
+        from scriba.data.augment import build_augmentation
+
         self.augmentation = build_augmentation(augment, seed)
         self._starts = np.cumsum([0] + [len(s) for s in self.sources])
 
@@ -213,6 +215,8 @@ class HandwritingDataset(Dataset[Sample]):
         rng = np.random.default_rng([self.seed, epoch, index])
         image, text = source.load(local, rng)
         if self.augmentation is not None:
+            from scriba.data.augment import augment_image
+
             self.augmentation.set_random_seed(int(rng.integers(2**31)))
             image = augment_image(self.augmentation, image)
         ids = self.charset.encode(text, unknown="drop")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from scriba.data.records import Record
 from scriba.errors import DataFormatError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def read_csv_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
@@ -16,6 +18,8 @@ def read_csv_table(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     Raises:
         DataFormatError: the file is missing, unreadable or lacks a required column.
     """
+    import pandas as pd  # here, not at the top: reading images never needs it, and it costs 0.2 s of start-up
+
     path = Path(path)
     if not path.is_file():
         raise DataFormatError(f"table not found: {path}")
