@@ -580,16 +580,39 @@ def build_parser() -> argparse.ArgumentParser:
     from scriba.cli_lm import add_lm_commands
 
     add_lm_commands(commands)
+    _add_threads_argument(parser)
     return parser
 
 
+def _add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """``--threads N`` on every command (the leaves of the subcommand tree)."""
+    subcommands = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subcommands:
+        parser.add_argument(
+            "--threads",
+            type=int,
+            help="CPU threads for torch (default: $SCRIBA_THREADS, else the cores other work leaves idle)",
+        )
+        return
+    for action in subcommands:
+        for sub in set(action.choices.values()):
+            _add_threads_argument(sub)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from scriba.threads import cpu_times
+
+    started = cpu_times()  # how busy the machine is, measured over the start-up (see scriba.threads)
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.INFO if args.verbose or args.command == "train" else logging.WARNING
     logging.basicConfig(level=level, format="%(message)s")
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
+        from scriba.threads import configure_threads
+
+        threads = configure_threads(args.threads, started)
+        log.info("torch threads: %d", threads)
         return handler(args)
     except (ScribaError, FileNotFoundError) as err:
         interrupted = type(err).__name__ == "TrainingInterrupted"
