@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scriba.data.inkio import write_ink_file
-from tests.cli_helpers import assert_one_line_error, run
+from tests.cli_helpers import assert_failed_files, assert_one_line_error, run
 
 
 def _word_ink(seed: int) -> list[np.ndarray]:
@@ -47,29 +47,29 @@ def test_read_ink_prints_one_line_per_file(capsys, tiny_model: Path, ink_files: 
     assert [r["text"] for r in rows] == [f[1] for f in fields]
 
 
-def test_read_bad_ink_file_exits_2_with_one_line(
+def test_a_bad_ink_file_is_one_error_line_and_the_good_ones_are_read(
     capsys, tiny_model: Path, ink_files: list[str], tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.inkml"
     bad.write_text("<ink><trace>1 2, 3 x</trace></ink>")
     code, out, err = run(capsys, "read", "--ink", ink_files[0], str(bad), "--model", str(tiny_model))
-    assert_one_line_error(code, err, str(bad), "trace 0, point 1")
-    assert out == ""
+    assert_failed_files(code, err, (str(bad), "trace 0, point 1"))
+    assert out.startswith(ink_files[0] + "\t") and len(out.strip().splitlines()) == 1  # the good file is read
 
     empty = tmp_path / "empty.json"
     empty.write_text('{"strokes": [[]]}')
     code, _, err = run(capsys, "read", "--ink", str(empty), "--model", str(tiny_model))
-    assert_one_line_error(code, err, "no strokes with points")
+    assert_failed_files(code, err, ("no strokes with points",))
 
     code, _, err = run(capsys, "read", "--ink", str(tmp_path / "missing.json"), "--model", str(tiny_model))
-    assert_one_line_error(code, err, "ink file not found")
+    assert_failed_files(code, err, ("ink file not found",))
 
 
 def test_bad_ink_file_fails_before_the_model_loads(capsys, tmp_path: Path) -> None:
     bad = tmp_path / "drawing.svg"
     bad.write_text("<svg/>")
     code, _, err = run(capsys, "read", "--ink", str(bad), "--model", str(tmp_path / "no_model.safetensors"))
-    assert_one_line_error(code, err, "unsupported ink file type '.svg'")
+    assert_failed_files(code, err, ("unsupported ink file type '.svg'",))  # not a word about the missing model
 
 
 def test_ink_and_images_together_is_an_error(capsys, tmp_path: Path, ink_files: list[str]) -> None:

@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from scriba.errors import ConfigError, ScribaError
 if TYPE_CHECKING:
     from scriba.data.ink import InkStyle
     from scriba.ensemble import Ensemble
-    from scriba.recognizer import Reading, Recognizer
+    from scriba.recognizer import Recognizer
 
 log = logging.getLogger("scriba")
 
@@ -236,6 +237,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         _ink_style(args.ink_style) if args.ink_style else None,
     )
     print(report.summary())
+    dropped = report.cleaning.get("dropped") or {}
+    if dropped:
+        reasons = ", ".join(f"{reason} x{count}" for reason, count in sorted(dropped.items(), key=lambda kv: -kv[1]))
+        total = report.cleaning.get("total")
+        print(f"  dropped {sum(dropped.values())} of {total} items: {reasons} (report.json lists examples)")
     print(f"report: {json_path}\nplots: {args.out}/")
     return 0
 
@@ -247,36 +253,38 @@ def _read(args: argparse.Namespace) -> int:
         return _read_ink_files(args)
     if args.data and args.ensemble:
         raise ScribaError("--data --index shows one model's reading: drop --ensemble")
-    recognizer = _load_reader(args, args.crop)
-    if isinstance(recognizer, Ensemble):
-        if not args.images:
-            raise ScribaError("give image paths to read, or --ink FILE... for ink files")
-        records = [Record(None, image=Path(p)) for p in args.images]
-        _print_readings("image", args.images, recognizer.read_records(records, args.batch_size), args.json)
-        return 0
-    if args.data:
-        if args.index is None:
-            raise ScribaError("--data needs --index N (the item to show)")
-        records = _read_data(args)
-        if not 0 <= args.index < len(records):
-            raise ScribaError(
-                f"--index {args.index} is out of range: the dataset has {len(records)} items (0..{len(records) - 1})"
-            )
-        record = records[args.index]
-        image = recognizer.prepare_record(record)
-        reading = recognizer.read_records([record], prepared=[image])[0]
-        print(f"item {args.index} ({record.name})")
-        print(f"truth:      {record.text}\nprediction: {reading.text}\nconfidence: {reading.confidence:.3f}")
-        if args.save:
-            from scriba.data.dataset import display_image
-            from scriba.plots import plot_sample_grid
+    from scriba.cli_read import expand_paths, read_image_files
 
-            plot_sample_grid([display_image(record, image)], [reading.text], [record.text], Path(args.save), columns=1)
-            print(f"image: {args.save}")
-        return 0
-    if not args.images:
-        raise ScribaError("give image paths to read, --ink FILE... for ink files, or --data D --index N")
-    _print_readings("image", args.images, recognizer.read(args.images, batch_size=args.batch_size), args.json)
+    crop = args.crop_margin if args.crop_margin is not None else (0.1 if args.crop else None)
+    if crop is not None and not 0 <= crop <= 2:
+        raise ScribaError(f"--crop-margin must be within 0..2 (a fraction of the writing's height), got {crop}")
+    if not args.data and not args.images:
+        raise ScribaError("give image paths or folders to read, --ink FILE... for ink files, or --data D --index N")
+    if args.data and args.images:
+        raise ScribaError("--data --index shows one dataset item: give images in a separate call")
+    if args.data and args.index is None:
+        raise ScribaError("--data needs --index N (the item to show)")
+    recognizer = _load_reader(args, crop)
+    if isinstance(recognizer, Ensemble) or not args.data:
+        paths = list(expand_paths(args.images, args.recursive))
+        return read_image_files(recognizer, paths, args.batch_size, args.json)
+    # One dataset item with its truth.
+    records = _read_data(args)
+    if not 0 <= args.index < len(records):
+        raise ScribaError(
+            f"--index {args.index} is out of range: the dataset has {len(records)} items (0..{len(records) - 1})"
+        )
+    record = records[args.index]
+    image = recognizer.prepare_record(record)
+    reading = recognizer.read_records([record], prepared=[image])[0]
+    print(f"item {args.index} ({record.name})")
+    print(f"truth:      {record.text}\nprediction: {reading.text}\nconfidence: {reading.confidence:.3f}")
+    if args.save:
+        from scriba.data.dataset import display_image
+        from scriba.plots import plot_sample_grid
+
+        plot_sample_grid([display_image(record, image)], [reading.text], [record.text], Path(args.save), columns=1)
+        print(f"image: {args.save}")
     return 0
 
 
@@ -294,38 +302,15 @@ def _with_lexicon(recognizer: Recognizer, args: argparse.Namespace) -> Recognize
     return recognizer
 
 
-def _print_readings(key: str, paths: list[str], readings: list[Reading], as_json: bool) -> None:
-    """``path<TAB>text<TAB>confidence`` lines (with alternatives, each indented on a line of its own, with its
-    score), or a JSON list of {key, text, confidence[, alternatives]}."""
-    if as_json:
-        rows = []
-        for path, r in zip(paths, readings, strict=True):
-            row: dict[str, Any] = {key: str(path), "text": r.text, "confidence": round(r.confidence, 4)}
-            if r.alternatives is not None and len(r.alternatives) > 1:
-                row["alternatives"] = [
-                    {"text": a.text, "score": round(a.score, 4), "ctc": round(a.ctc, 4), "lm": round(a.lm, 4)}
-                    for a in r.alternatives
-                ]
-            rows.append(row)
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-    else:
-        for path, reading in zip(paths, readings, strict=True):
-            print(f"{path}\t{reading.text}\t{reading.confidence:.3f}")
-            if reading.alternatives is not None and len(reading.alternatives) > 1:
-                for k, a in enumerate(reading.alternatives, start=1):
-                    print(f"  {k}. {a.text}\tscore {a.score:.2f} (ctc {a.ctc:.2f}, lm {a.lm:.2f})")
-
-
 def _read_ink_files(args: argparse.Namespace) -> int:
-    from scriba.data.inkio import read_ink_file
+    from scriba.cli_read import parse_ink_files, print_readings
 
     if args.images or args.data:
         raise ScribaError("--ink reads ink files only: give images or --data in a separate call")
-    inks = [read_ink_file(path) for path in args.ink]  # a bad file fails before the model loads
-    recognizer = _load_reader(args)
-    readings = recognizer.read_records([Record(None, ink=ink) for ink in inks], args.batch_size)
-    _print_readings("ink", args.ink, readings, args.json)
-    return 0
+    good, records, failed = parse_ink_files(args.ink)  # bad files are reported before the model loads
+    if records:
+        print_readings("ink", good, _load_reader(args).read_records(records, args.batch_size), args.json)
+    return 1 if failed else 0
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -489,7 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_evaluate)
 
     read = commands.add_parser("read", help="read handwriting in images or ink files")
-    read.add_argument("images", nargs="*", help="image files")
+    read.add_argument("images", nargs="*", help="image files or folders of them")
     read.add_argument("--model", default="default", help="model name or file (default: the default model)")
     _add_ensemble_argument(read)
     read.add_argument("--json", action="store_true", help="print JSON")
@@ -497,12 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(read, required=False)
     read.add_argument(
         "--crop",
-        nargs="?",
-        type=float,
-        const=0.1,
-        help="crop images to their writing, framed with this fraction of its height (default 0.1): "
-        "for photos and scans with wide margins",
+        action="store_true",
+        help="crop images to their writing, framed with 10%% of its height, for photos and scans with wide "
+        "margins (models that normalize their input, such as english, crop anyway); --crop=F sets the margin",
     )
+    read.add_argument("--crop-margin", type=float, metavar="F", help="--crop with this margin (fraction of the height)")
+    read.add_argument("--recursive", action="store_true", help="read the images in folders' subfolders too")
     read.add_argument("--tta", action="store_true", help=TTA_HELP)
     _add_precision_argument(read)
     _add_decoding_arguments(read)
@@ -604,6 +589,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = cpu_times()  # how busy the machine is, measured over the start-up (see scriba.threads)
     parser = build_parser()
+    # --crop=F is --crop-margin F: a separate optional value would swallow the next argument (a file name).
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = [x for a in argv for x in (["--crop-margin", a[len("--crop=") :]] if a.startswith("--crop=") else [a])]
     args = parser.parse_args(argv)
     level = logging.INFO if args.verbose or args.command == "train" else logging.WARNING
     logging.basicConfig(level=level, format="%(message)s")
@@ -623,6 +611,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scriba: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`scriba ... | head`): stop quietly, as Python's docs advise.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -73,8 +73,8 @@ def test_missing_corrupt_and_empty_files(tmp_path: Path, corrupt_image: Path, em
         load_image(corrupt_image)
     with pytest.raises(ImageError, match="empty"):
         load_image(empty_file)
-    with pytest.raises(ImageError, match="not found"):
-        load_image(tmp_path)  # a folder is not an image file
+    with pytest.raises(ImageError, match="is a folder, not an image"):
+        load_image(tmp_path)
 
 
 def test_bad_arrays_and_objects() -> None:

@@ -6,6 +6,7 @@ float32 with ink = 1.0 and background = 0.0, so that zero padding is blank paper
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +19,8 @@ from scriba.data.pen import CONTEXT_SIZES, pen_feature_count, pen_features
 from scriba.data.records import Ink
 from scriba.errors import ImageError, InputKindError
 
+log = logging.getLogger(__name__)
+
 ImageLike = str | Path | np.ndarray | Any  # Any: PIL.Image.Image, imported lazily
 
 
@@ -29,6 +32,8 @@ def load_image(source: ImageLike) -> np.ndarray:
     """
     if isinstance(source, str | Path):
         path = Path(source)
+        if path.is_dir():
+            raise ImageError(f"{path} is a folder, not an image")
         if not path.is_file():
             raise ImageError(f"image not found: {path}")
         data = np.fromfile(path, dtype=np.uint8)
@@ -42,7 +47,23 @@ def load_image(source: ImageLike) -> np.ndarray:
         image = _array_from(source)
     if image.size == 0 or min(image.shape[:2]) == 0:
         raise ImageError("image is empty")
-    return ensure_dark_on_light(image)
+    return ensure_dark_on_light(_within_size(image, source))
+
+
+MAX_SIDE = 6000  # px: a 300 dpi scan of a text line is under 3,000 px wide; larger images are scaled down
+
+
+def _within_size(image: np.ndarray, source: object) -> np.ndarray:
+    """The image scaled down (area-averaged) so that its longer side is at most ``MAX_SIDE``, with a warning:
+    preparing a 20000 x 200 image at full size took 15 s, for a model that reads it 32-64 px high."""
+    height, width = image.shape[:2]
+    if max(height, width) <= MAX_SIDE:
+        return image
+    scale = MAX_SIDE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    where = source if isinstance(source, str | Path) else "an image"
+    log.warning("%s is %d x %d px: scaled down to %d x %d to read it", where, width, height, *size)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _array_from(source: Any) -> np.ndarray:
