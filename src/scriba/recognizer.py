@@ -43,7 +43,7 @@ PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 
 def model_dirs() -> list[Path]:
-    """Folders searched for model names: ``$SCRIBA_MODELS`` (os.pathsep-separated), then the repo's models/."""
+    """Folders searched for model names: ``$SCRIBA_MODELS`` (os.pathsep-separated), then the package's ``zoo``."""
     return shipped_dirs()
 
 

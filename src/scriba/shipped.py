@@ -1,19 +1,21 @@
-"""Files found by name: shipped models (``english`` -> models/english.safetensors) and language models
-(``english`` -> models/english.lm), in ``$SCRIBA_MODELS`` (os.pathsep-separated folders) and then the repo's
-models/. Light on imports: the CLI lists them without loading torch."""
+"""Files found by name: shipped models (``english`` -> english.safetensors) and language models (``english`` ->
+english.lm), in ``$SCRIBA_MODELS`` (os.pathsep-separated folders) and then the package's own ``scriba/zoo``
+(package data: in a checkout, ``models/`` links to it; an installed wheel carries it). Light on imports: the
+CLI lists them without loading torch."""
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 from scriba.errors import ModelFileError
 
 
 def shipped_dirs() -> list[Path]:
-    """Folders searched for names: ``$SCRIBA_MODELS`` (os.pathsep-separated), then the repo's models/."""
+    """Folders searched for names: ``$SCRIBA_MODELS`` (os.pathsep-separated), then the package's ``zoo``."""
     dirs = [Path(p) for p in os.environ.get("SCRIBA_MODELS", "").split(os.pathsep) if p]
-    return [*dirs, Path(__file__).resolve().parents[2] / "models"]
+    return [*dirs, Path(str(resources.files("scriba").joinpath("zoo")))]
 
 
 def available(suffix: str) -> list[str]:
