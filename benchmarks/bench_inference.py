@@ -1,7 +1,7 @@
 """Inference speed of the shipped models on this CPU: images/second at batch 1 and batch 32.
 
     python benchmarks/bench_inference.py [--models english names] [--threads 0] [--repeat 3] [--tta] [--lexicon F]
-                                         [--precision fp32 bf16] [--ink] [--no-lm]
+                                         [--precision fp32 bf16] [--ink] [--no-lm] [--backend torch onnx]
 
 Times ``Recognizer.read`` end to end on image files (decode, preprocess, network, decoding: with the model's
 language model where its file names one, ``+lm`` in the table, else greedy; ``--no-lm``: greedy), the
@@ -13,7 +13,8 @@ Each figure is the best of ``--repeat`` passes (the least disturbed by other wor
 ``--tta`` times reading with test-time augmentation (9 variants per image, 7 per ink for a pen model)
 instead; ``--lexicon FILE`` times lexicon decoding over that file (e.g. ../shared/data/names/lexicon.csv with
 ``--models names``).
-``--precision fp32 bf16`` times each model in each precision (``Recognizer.load(precision=...)``).
+``--precision fp32 bf16`` times each model in each precision (``Recognizer.load(precision=...)``);
+``--backend torch onnx`` with torch and with onnxruntime (``Recognizer.load(backend="onnx")``).
 ``--ink`` times reading IAM-OnDB testset_t pen trajectories instead (``Recognizer.read_inks``: an image model
 draws and preprocesses each, a model of pen trajectories such as `english_pen` takes its points; such a
 model is always timed this way), "net only" then on the prepared inputs.
@@ -98,15 +99,20 @@ def main() -> None:
     parser.add_argument("--precision", nargs="+", default=["fp32"], choices=PRECISIONS, help="network precisions")
     parser.add_argument("--ink", action="store_true", help="read pen trajectories instead of image files")
     parser.add_argument("--no-lm", action="store_true", help="greedy decoding (default: each model's own LM)")
+    parser.add_argument("--backend", nargs="+", default=["torch"], choices=["torch", "onnx"], help="network runtimes")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-    print(f"{'model':<13} {'params':>7} {'batch':>5} {'images/s':>9} {'net only':>9}  images")
+    print(f"{'model':<18} {'params':>7} {'batch':>5} {'images/s':>9} {'net only':>9}  images")
     with tempfile.TemporaryDirectory() as tmp:
-        for name, precision in itertools.product(args.models, args.precision):
+        for name, precision, backend in itertools.product(args.models, args.precision, args.backend):
+            if backend == "onnx" and precision != "fp32":
+                continue
             lm = None if args.no_lm else "auto"
-            recognizer = Recognizer.load(name, tta=args.tta, lexicon=args.lexicon, precision=precision, lm=lm)
+            recognizer = Recognizer.load(
+                name, tta=args.tta, lexicon=args.lexicon, precision=precision, lm=lm, backend=backend
+            )
             params = sum(p.numel() for p in recognizer.model.parameters()) / 1e6
             ink = args.ink or recognizer.reads_pen
             inputs: list[tuple[str, list[Any]]] = (
@@ -129,8 +135,9 @@ def main() -> None:
                     network = "-" if from_ink else f"{best_rate(net, len(items), args.repeat):.1f}"
                     label = name + ("+tta" if args.tta else "") + ("+lex" if args.lexicon else "")
                     label += "" if precision == "fp32" else f"+{precision}"
+                    label += "+onnx" if backend == "onnx" else ""
                     label += "+lm" if recognizer.decoder is not None and recognizer.decoder.lm is not None else ""
-                    print(f"{label:<13} {params:>6.2f}M {batch:>5} {end_to_end:>9.1f} {network:>9}  {what}")
+                    print(f"{label:<18} {params:>6.2f}M {batch:>5} {end_to_end:>9.1f} {network:>9}  {what}")
 
 
 if __name__ == "__main__":

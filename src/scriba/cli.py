@@ -57,6 +57,15 @@ def _add_lexicon_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_backend_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="run the network with torch or with onnxruntime (pip install 'scriba[onnx]'; exported once and cached)",
+    )
+
+
 def _add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     lm = parser.add_mutually_exclusive_group()
     lm.add_argument(
@@ -199,6 +208,7 @@ def _decoding(args: argparse.Namespace) -> dict[str, Any]:
         "insertion_bonus": args.insertion_bonus,
         "beam": args.beam,
         "alternatives": args.alternatives,
+        "backend": args.backend,
     }
 
 
@@ -217,7 +227,9 @@ def _load_reader(args: argparse.Namespace, crop: float | None = None) -> Recogni
     if args.lexicon or crop is not None:
         raise ScribaError("an ensemble reads without a lexicon and uncropped: drop --lexicon and --crop")
     first = Recognizer.load(args.model, tta=args.tta, precision=args.precision, **decoding)
-    others = [Recognizer.load(m, tta=args.tta, precision=args.precision, lm=None) for m in args.ensemble]
+    others = [
+        Recognizer.load(m, tta=args.tta, precision=args.precision, lm=None, backend=args.backend) for m in args.ensemble
+    ]
     return Ensemble([first, *others])
 
 
@@ -311,6 +323,32 @@ def _read_ink_files(args: argparse.Namespace) -> int:
     if records:
         print_readings("ink", good, _load_reader(args).read_records(records, args.batch_size), args.json)
     return 1 if failed else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from scriba.export import OnnxNetwork, check_parity, export_onnx
+    from scriba.recognizer import Recognizer
+
+    recognizer = Recognizer.load(args.model, lm=None)
+    out = export_onnx(recognizer.model_file, args.out)
+    inputs = []
+    if not recognizer.reads_pen:
+        images = args.check if args.check is not None else sorted(str(p) for p in Path("examples").glob("*.png"))
+        inputs = [recognizer.prepare(p) for p in images]
+    rng = np.random.default_rng(0)
+    height = recognizer.preprocessing.height
+    for width in (8, 33, 120, 400, 801, 1500):  # generated inputs of many widths, ink-like noise
+        if recognizer.reads_pen:
+            inputs.append(rng.normal(size=(height, max(2, width // 8))).astype(np.float32))
+        else:
+            inputs.append(np.where(rng.random((height, width)) < 0.1, 0, 255).astype(np.uint8))
+    parity = check_parity(recognizer.model_file, OnnxNetwork(out), inputs)
+    print(f"{out}: {out.stat().st_size / 1e6:.1f} MB, inputs images (N, 1, H, W) or pen features and widths (N,)")
+    print(f"parity with torch on {int(parity['n'])} inputs of mixed widths, batched: max |log-prob difference| "
+          f"{parity['max_diff']:.2e}, greedy text identical on {parity['same_text']:.1%}")  # fmt: skip
+    return 0
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -466,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--grid", type=int, default=12, help="samples in the image grid")
     evaluate.add_argument("--tta", action="store_true", help=TTA_HELP)
     _add_precision_argument(evaluate)
+    _add_backend_argument(evaluate)
     _add_decoding_arguments(evaluate)
     _add_lexicon_arguments(evaluate)
     evaluate.add_argument(
@@ -490,6 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument("--recursive", action="store_true", help="read the images in folders' subfolders too")
     read.add_argument("--tta", action="store_true", help=TTA_HELP)
     _add_precision_argument(read)
+    _add_backend_argument(read)
     _add_decoding_arguments(read)
     _add_lexicon_arguments(read)
     read.add_argument("--index", type=int, help="with --data: the item to show with its truth")
@@ -561,6 +601,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_set_argument(prepare, "data.train.0.limit=100")
     prepare.add_argument("--out", help="folder to write (default: <output_dir>/<name>/prepared)")
     prepare.set_defaults(handler=_prepare)
+
+    export = commands.add_parser("export", help="write a model as ONNX, with its metadata, and check it against torch")
+    export.add_argument("model", help="model name or file")
+    export.add_argument("--format", choices=["onnx"], default="onnx")
+    export.add_argument("--out", required=True, help="the .onnx file to write")
+    export.add_argument(
+        "--check", nargs="*", metavar="IMAGE", help="images to check parity on (default: examples/*.png, if there)"
+    )
+    export.set_defaults(handler=_export)
 
     from scriba.cli_lm import add_lm_commands
 

@@ -53,10 +53,9 @@ class ModelFile:
         return dataclasses.asdict(self.model.args)
 
 
-def save_model_file(path: str | Path, model_file: ModelFile) -> Path:
-    """Write the model file atomically (temp file + rename: an interrupted save leaves the old file)."""
-    path = Path(path)
-    metadata = {
+def model_metadata(model_file: ModelFile) -> dict[str, Any]:
+    """The JSON metadata a model file carries (also written into ONNX exports)."""
+    return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "architecture": model_file.architecture,
@@ -67,6 +66,12 @@ def save_model_file(path: str | Path, model_file: ModelFile) -> Path:
         "ink_style": dataclasses.asdict(model_file.ink_style),
         "info": model_file.info,
     }
+
+
+def save_model_file(path: str | Path, model_file: ModelFile) -> Path:
+    """Write the model file atomically (temp file + rename: an interrupted save leaves the old file)."""
+    path = Path(path)
+    metadata = model_metadata(model_file)
     tensors = {k: v.detach().contiguous().cpu() for k, v in model_file.model.state_dict().items()}
     with atomic_target(path) as tmp:
         save_file(tensors, str(tmp), metadata={_KEY: json.dumps(metadata, ensure_ascii=False, default=str)})
@@ -236,17 +241,31 @@ def load_model_file(path: str | Path, device: str | torch.device = "cpu") -> Mod
         tensors = load_file(path, device=str(device))
     except (SafetensorError, OSError, ValueError) as err:
         raise ModelFileError(f"{path} is truncated or corrupt: {err}") from err
+    model_file = model_file_from_metadata(metadata, path)
+    try:
+        model_file.model.load_state_dict(tensors)
+    except RuntimeError as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelFileError(f"{path} does not match its architecture: {first_line}") from err
+    model_file.model.to(device).eval()
+    return model_file
+
+
+def model_file_from_metadata(metadata: dict[str, Any], path: Path) -> ModelFile:
+    """A model file rebuilt from its metadata, the network freshly initialized (``path``: for messages).
+
+    Raises:
+        ModelFileError: the metadata does not describe a model.
+    """
     try:
         charset = Charset.from_dict(metadata["charset"])
         preprocessing = Preprocessing.from_dict(metadata["preprocessing"])
         model = build_model(metadata["architecture"], charset.num_classes, preprocessing.height, metadata["model_args"])
-        model.load_state_dict(tensors)
-    except (KeyError, TypeError, ConfigError, RuntimeError) as err:
+    except (KeyError, TypeError, ConfigError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelFileError(f"{path} does not match its architecture: {first_line}") from err
-    model.to(device).eval()
     return ModelFile(
-        model=model,
+        model=model.eval(),
         architecture=metadata["architecture"],
         charset=charset,
         preprocessing=preprocessing,

@@ -31,7 +31,7 @@ from scriba.decoding import (
 )
 from scriba.decoding.rescore import rescore
 from scriba.decoding.settings import AUTO, DecodingSettings, LmChoice, make_beam_search
-from scriba.errors import InputKindError
+from scriba.errors import InputKindError, ModelFileError
 from scriba.model_file import ModelFile, load_model_file
 from scriba.shipped import available, resolve, shipped_dirs
 
@@ -40,6 +40,8 @@ _SUFFIX = ".safetensors"
 
 Precision = Literal["fp32", "bf16"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
+Backend = Literal["torch", "onnx"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
 
 
 def model_dirs() -> list[Path]:
@@ -142,6 +144,7 @@ class Recognizer:
         self.lexicon = lexicon
         self.decoder = decoder
         self.alternatives = alternatives
+        self.backend: Backend = "torch"
 
     @classmethod
     def load(
@@ -157,6 +160,7 @@ class Recognizer:
         insertion_bonus: float | None = None,
         beam: int | None = None,
         alternatives: int = 1,
+        backend: Backend = "torch",
     ) -> Recognizer:
         """Load a shipped model by name (see ``scriba models``) or a model file by path.
 
@@ -176,6 +180,9 @@ class Recognizer:
             lm_weight / insertion_bonus / beam: override the weights tuned for the model (its file's
                 ``decoding`` settings; without an LM, ``beam`` alone asks for a CTC beam search).
             alternatives: how many best readings each :class:`Reading` lists (beam search only).
+            backend: ``torch``, or ``onnx`` to run the network with onnxruntime (``pip install scriba[onnx]``):
+                a model file is exported once into ``~/.cache/scriba/onnx``; an ``.onnx`` file from
+                ``scriba export`` is read as it is (its metadata holds the charset and preprocessing).
             precision: ``fp32``, or ``bf16`` to run the network in bfloat16: on a CPU with AMX or
                 AVX512-BF16 about 1.7-1.9x faster in batches of 32 at the same CER (benchmarks/bench_inference.py),
                 slower one image at a time; on other CPUs much slower. Decoding stays float32.
@@ -187,8 +194,26 @@ class Recognizer:
             DataFormatError: the lexicon file is missing, unreadable or has no entry the model can write.
             ConfigError: a negative LM weight or a beam below 1.
         """
-        path = resolve_model(name_or_path)
-        model_file = load_model_file(path, device)
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        network = None
+        if Path(name_or_path).suffix == ".onnx" or backend == "onnx":
+            if precision != "fp32":
+                raise ValueError("the onnx backend runs in float32: drop precision")
+            from scriba.export import OnnxNetwork, cached_onnx, load_onnx
+
+            if Path(name_or_path).suffix == ".onnx":
+                path = Path(name_or_path)
+                if not path.is_file():
+                    raise ModelFileError(f"model file not found: {path}")
+                model_file, network = load_onnx(path)
+            else:
+                path = resolve_model(name_or_path)
+                model_file = load_model_file(path, device)
+                network = OnnxNetwork(cached_onnx(path, model_file))
+        else:
+            path = resolve_model(name_or_path)
+            model_file = load_model_file(path, device)
         augmentation = tta if not isinstance(tta, bool) else None
         if tta is True:
             pen = model_file.preprocessing.reads_pen
@@ -198,6 +223,9 @@ class Recognizer:
         settings = DecodingSettings.of_model(model_file.info)
         decoder = make_beam_search(model_file.charset, settings, lm, lm_weight, insertion_bonus, beam)
         recognizer = cls(model_file, device, crop_margin, augmentation, lexicon, precision, decoder, alternatives)
+        if network is not None:
+            recognizer.model = network  # type: ignore[assignment]
+            recognizer.backend = "onnx"
         if path != Path(name_or_path):  # resolve_model found it by name among the shipped models
             recognizer.shipped_name = path.stem
         return recognizer

@@ -52,12 +52,42 @@ class SequenceHead(nn.Module):
             sequence = self.projection(sequence)
         sequence = self.dropout(sequence)
         exporting = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
-        if lengths is not None and not exporting and bool((lengths < t).any()):
+        if lengths is not None and exporting:
+            sequence = self._length_aware_lstm(sequence, lengths)
+        elif lengths is not None and bool((lengths < t).any()):
             packed = nn.utils.rnn.pack_padded_sequence(sequence, lengths.cpu().clamp(max=t), enforce_sorted=False)
             sequence, _ = nn.utils.rnn.pad_packed_sequence(self.lstm(packed)[0], total_length=t)
         else:
             sequence, _ = self.lstm(sequence)
         return self.classifier(self.dropout(sequence)).log_softmax(-1)
+
+    def _length_aware_lstm(self, sequence: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The BiLSTMs on (T, N, F) without packed sequences (which ONNX lacks), as packing computes them: the
+        backward direction of each layer reads every sample's valid frames reversed in place (padding left
+        at the end), so padding never reaches a valid frame. Same weights; used for export."""
+        t, n, _ = sequence.shape
+        steps = torch.arange(t, device=sequence.device).unsqueeze(1)
+        valid = lengths.clamp(max=t).unsqueeze(0).to(steps.dtype)
+        order = torch.where(steps < valid, valid - 1 - steps, steps)  # (T, N): reversing is its own inverse
+        hidden = self.lstm.hidden_size
+        x = sequence
+        for layer in range(self.lstm.num_layers):
+            outputs = []
+            features = self.lstm.input_size if layer == 0 else 2 * hidden
+            for suffix in ("", "_reverse"):
+                # A one-layer, one-way LSTM holding this direction's parameters (not a submodule: the model's
+                # state dict is unchanged).
+                one = nn.LSTM(features, hidden)
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    setattr(one, f"{name}_l0", getattr(self.lstm, f"{name}_l{layer}{suffix}"))
+                if suffix:
+                    flipped = torch.gather(x, 0, order.unsqueeze(-1).expand(t, n, features))
+                    out = torch.gather(one(flipped)[0], 0, order.unsqueeze(-1).expand(t, n, hidden))
+                else:
+                    out = one(x)[0]
+                outputs.append(out)
+            x = torch.cat(outputs, dim=-1)
+        return x
 
 
 class CTCShortcut(nn.Module):
