@@ -113,7 +113,7 @@ def main() -> None:
             recognizer = Recognizer.load(
                 name, tta=args.tta, lexicon=args.lexicon, precision=precision, lm=lm, backend=backend
             )
-            params = sum(p.numel() for p in recognizer.model.parameters()) / 1e6
+            params = sum(p.numel() for p in recognizer.model_file.model.parameters()) / 1e6
             ink = args.ink or recognizer.reads_pen
             inputs: list[tuple[str, list[Any]]] = (
                 list(ink_sets(args.count))

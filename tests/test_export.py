@@ -26,6 +26,11 @@ def test_exported_model_matches_torch_on_mixed_widths_and_describes_itself(tiny_
     # Batched with padding: the length-aware export reads each sample as torch's packed LSTMs do.
     parity = check_parity(model_file, OnnxNetwork(out), _inputs(height, (9, 40, 120, 333, 64, 800, 17)), batch_size=4)
     assert parity["max_diff"] < 1e-4 and parity["same_text"] == 1.0 and parity["n"] == 7
+    # INT8: smaller, close to the float model, the metadata kept.
+    small = export_onnx(model_file, tmp_path / "tiny8.onnx", int8=True)
+    assert small.stat().st_size < out.stat().st_size
+    close = check_parity(model_file, OnnxNetwork(small), _inputs(height, (40, 120, 333)))
+    assert close["max_diff"] < 1.0 and load_onnx(small)[0].charset == model_file.charset
     rebuilt, _ = load_onnx(out)
     assert rebuilt.charset == model_file.charset and rebuilt.preprocessing == model_file.preprocessing
     assert rebuilt.info.get("name") == model_file.info.get("name")
