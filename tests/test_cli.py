@@ -212,3 +212,14 @@ def test_read_and_evaluate_with_a_lexicon(capsys, caplog, word_tables, tmp_path:
     assert code == 0 and "cer" in out
     assert_one_line_error(*run(capsys, "read", images[0], "--lexicon", str(tmp_path / "no.csv"))[::2],
                           "lexicon", "not found")  # fmt: skip
+
+
+def test_a_command_without_its_extra_says_how_to_install_it(capsys, monkeypatch, tmp_path: Path) -> None:
+    import scriba.cli
+
+    def missing(args):  # type: ignore[no-untyped-def]
+        raise ModuleNotFoundError("No module named 'fontpkg'", name="fontpkg")
+
+    monkeypatch.setattr(scriba.cli, "_synth", missing)
+    code, _, err = run(capsys, "synth", "--kind", "words", "--count", "1", "--out", str(tmp_path / "s"))
+    assert_one_line_error(code, err, "`scriba synth` needs the training extras", "pip install 'scriba[train]'")

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("scriba")
 
+# Modules of the train extra (pyproject.toml): a command that needs them says how to install them.
+TRAIN_MODULES = frozenset(
+    {"lightning", "pytorch_lightning", "albumentations", "tensorboard", "lmdb", "wordfreq", "fontpkg"}
+)
+
 
 TTA_HELP = (
     "test-time augmentation: read each image 9 times (stretched 0.8/1/1.25x, shifted a pixel up/down), or for a "
@@ -666,6 +671,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scriba: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as err:
+        top = (err.name or "").split(".")[0]
+        if top not in TRAIN_MODULES:
+            raise
+        print(f"scriba: error: `scriba {args.command}` needs the training extras (no module {top!r}): "
+              "pip install 'scriba[train]'", file=sys.stderr)  # fmt: skip
+        return 2
     except BrokenPipeError:
         # The reader of our output went away (`scriba ... | head`): stop quietly, as Python's docs advise.
         devnull = os.open(os.devnull, os.O_WRONLY)
