@@ -98,12 +98,10 @@ class Ensemble:
         decoder = self.decoder
         if decoder is None:
             return proposals[texts[int(ctc.argmax())]]
-        lm = decoder.lm
         ranked = []
         for text, score in zip(texts, ctc.tolist(), strict=True):
-            lm_lp = lm.log_prob(text) if lm is not None else 0.0
-            total = score + decoder.lm_weight * lm_lp + decoder.insertion_bonus * len(text)
-            ranked.append(Alternative(text, total, score, lm_lp))
+            lm_lp = decoder.lm_log_prob(text)
+            ranked.append(Alternative(text, decoder.score(score, lm_lp, len(text)), score, lm_lp))
         ranked.sort(key=lambda a: -a.score)
         best = proposals[ranked[0].text]
         return dataclasses.replace(best, alternatives=ranked[: self.alternatives])

@@ -209,20 +209,18 @@ class BeamSearch:
         :func:`decoded_with_confidences`) and the ``alternatives`` best readings."""
         return decoded_with_confidences(log_probs, self.search(log_probs, alternatives), self.confidence_power)
 
-    def lm_log_prob(self, ids: Sequence[int]) -> float:
-        """The LM's natural-log probability of a reading, its end included (0 without an LM)."""
-        if self.lm is None:
-            return 0.0
-        state, total = self.lm.start, 0.0
-        for c in ids:
-            step, state = self.lm.score(state, self._lm_tokens[c])
-            total += step
-        return total + self.lm.end(state)
+    def lm_log_prob(self, text: str) -> float:
+        """The LM's natural-log probability of a text, its end included (0 without an LM)."""
+        return self.lm.log_prob(text) if self.lm is not None else 0.0
+
+    def score(self, ctc: float, lm: float, length: int) -> float:
+        """What the search ranks a reading of ``length`` characters by, given its CTC and LM log-probabilities."""
+        return ctc + self.lm_weight * lm + self.insertion_bonus * length
 
     def hypothesis(self, ids: Sequence[int], ctc: float, bonus: float = 0.0) -> Hypothesis:
         """A reading scored as the search scores one, given its CTC log-likelihood (plus ``bonus``)."""
-        lm = self.lm_log_prob(ids)
-        return Hypothesis(list(ids), ctc + self.lm_weight * lm + self.insertion_bonus * len(ids) + bonus, ctc, lm)
+        lm = self.lm_log_prob(self.charset.decode(ids))
+        return Hypothesis(list(ids), self.score(ctc, lm, len(ids)) + bonus, ctc, lm)
 
 
 def decoded_with_confidences(log_probs: torch.Tensor, hypotheses: list[Hypothesis], power: float = 1.0) -> BeamDecoded:

@@ -36,6 +36,8 @@ from scriba.errors import DataFormatError
 
 log = logging.getLogger(__name__)
 
+OOV_PENALTY = 6.0  # nats; chosen on the names' val part (the module doc)
+
 
 @dataclass(frozen=True)
 class Lexicon:
@@ -129,7 +131,7 @@ class LexiconDecoder:
     prior_weight: float = 0.3
     candidates: int = 100
     max_edit_fraction: float = 0.5
-    oov_penalty: float | None = 6.0
+    oov_penalty: float | None = OOV_PENALTY
 
     def __post_init__(self) -> None:
         if self.candidates < 1:
@@ -139,7 +141,7 @@ class LexiconDecoder:
 
     @classmethod
     def read(
-        cls, path: str | Path, charset: Charset, prior_weight: float = 0.3, oov_penalty: float | None = 6.0
+        cls, path: str | Path, charset: Charset, prior_weight: float = 0.3, oov_penalty: float | None = OOV_PENALTY
     ) -> LexiconDecoder:
         """A decoder over the lexicon file ``path`` (see :meth:`Lexicon.read`) for a model writing ``charset``;
         entries it cannot write are left out with a warning.

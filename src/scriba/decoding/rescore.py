@@ -44,7 +44,12 @@ def rescore(
         for entry in lexicon.nearest(tidy_text(charset.decode(beam[0].ids))):
             proposals.setdefault(tuple(charset.encode(entry)), None)
     texts = list(proposals)
-    ctc = worst_for_unfit(ctc_log_likelihoods(log_probs, texts)).mean(0).tolist()
+    # With a lexicon, the greedy reading's likelihood too (for the margin), in the same CTC pass; each set is
+    # then scored apart, as a text too long for a variant takes the worst score of its own set.
+    greedy = tuple(greedy_decode_one(log_probs[0]).ids) if lexicon is not None else None
+    extra = [greedy] if greedy is not None and greedy not in proposals else []
+    likelihoods = ctc_log_likelihoods(log_probs, texts + extra)
+    ctc = worst_for_unfit(likelihoods[:, : len(texts)].clone()).mean(0).tolist()
     penalty = 0.0
     if lexicon is not None:
         # No penalty set: the lexicon is a hard constraint, and any entry proposed beats any other reading.
@@ -55,13 +60,10 @@ def rescore(
         hypotheses.append(search.hypothesis(ids, score, penalty if known else 0.0))
     hypotheses.sort(key=lambda h: -h.score)
     decoded = decoded_with_confidences(log_probs[0], hypotheses[: max(1, alternatives)], search.confidence_power)
-    if lexicon is not None:
-        greedy = tuple(greedy_decode_one(log_probs[0]).ids)
-        if greedy not in proposals:
-            texts.append(greedy)
-            ctc.append(float(worst_for_unfit(ctc_log_likelihoods(log_probs, texts)).mean(0)[-1]))
+    if greedy is not None:
+        all_ctc = worst_for_unfit(likelihoods).mean(0).tolist() if extra else ctc
         decoded.greedy_ids = list(greedy)
-        decoded.margin = hypotheses[0].ctc - ctc[texts.index(greedy)]
+        decoded.margin = hypotheses[0].ctc - all_ctc[(texts + extra).index(greedy)]
     return decoded
 
 
