@@ -13,7 +13,7 @@ Written here rather than taken from a library: pyctcdecode pins numpy<2 and want
 flashlight-text (a wheel bundling KenLM) has a lexicon-free decoder that would do, but needs KenLM's own
 files and offers no way to score given readings (test-time augmentation's variants, an ensemble's models,
 lexicon entries: :mod:`scriba.decoding.rescore`) exactly as its search does. This is a hundred lines of
-Python over numpy: 170 lines a second on one core at beam 16, 280 once the LM's memo is warm
+Python over numpy: 160 lines a second on one core at beam 16, 260 once the LM's memo is warm
 (benchmarks/bench_decoding.py). A new prefix is looked up in the LM only when its image score plus the
 bonus (an upper bound: the LM's log-probabilities are <= 0) could still beat the worst prefix kept, which
 halves the time and keeps the search exact.
