@@ -78,3 +78,32 @@ def test_unknown_labels_are_counted_per_record(recognizer: Recognizer, word_tabl
     table.write_text(f"path,text\n{image},Ωa\n{image},Ωb\n")  # the same image under two labels
     with pytest.raises(UnknownCharactersError, match="in 2 label"):
         evaluate(recognizer, read_source(SourceConfig(path=str(table))))
+
+
+def test_evaluation_reads_in_chunks_and_counts_unreadable_images(
+    recognizer: Recognizer, word_tables, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scriba.evaluate
+
+    records = read_source(SourceConfig(path=str(word_tables.val)))
+    whole = evaluate(recognizer, records)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    table = tmp_path / "labels.csv"
+    rows = [f"{r.image},{r.text}" for r in records]
+    rows.insert(5, f"{broken},cat")
+    table.write_text("path,text\n" + "\n".join(rows) + "\n")
+    loaded: list[int] = []
+    load_images = scriba.evaluate.load_images
+
+    def counting(chunk, *args, **kwargs):  # type: ignore[no-untyped-def]
+        loaded.append(len(chunk))
+        return load_images(chunk, *args, **kwargs)
+
+    monkeypatch.setattr(scriba.evaluate, "CHUNK", 5)
+    monkeypatch.setattr(scriba.evaluate, "load_images", counting)
+    chunked = evaluate(recognizer, read_source(SourceConfig(path=str(table))))
+    assert loaded == [5, 5, 3]  # never more than a chunk of images at a time
+    assert [s.prediction for s in chunked.samples] == [s.prediction for s in whole.samples]
+    assert chunked.cleaning["dropped"] == {"unreadable_image": 1} and chunked.cleaning["kept"] == 12
+    assert chunked.cer == pytest.approx(whole.cer)

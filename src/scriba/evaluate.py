@@ -170,38 +170,53 @@ def evaluate(
     cleaning: CleaningOptions | None = None,
     ink_style: InkStyle | None = None,
 ) -> EvalReport:
-    """Read every labeled record and score the predictions against the labels (see :func:`prepare_eval_data`;
+    """Read every labeled record and score the predictions against the labels (see :func:`read_eval_records`;
     an :class:`~scriba.ensemble.Ensemble`'s models draw ink in their own styles, ``ink_style`` is for one model)."""
-    if isinstance(recognizer, Ensemble):
-        return _evaluate_ensemble(recognizer, records, unknown_labels, batch_size, cleaning)[0]
-    kept, images, report = prepare_eval_data(recognizer, records, unknown_labels, cleaning, ink_style)
-    return score(recognizer, kept, images, report, batch_size)
+    kept, readings, report = read_eval_records(recognizer, records, unknown_labels, batch_size, cleaning, ink_style)
+    return score_readings(recognizer.name, kept, readings, report)
 
 
-def _evaluate_ensemble(
-    ensemble: Ensemble,
+CHUNK = 512  # records loaded, preprocessed and read at a time, so memory does not grow with the dataset
+
+
+def read_eval_records(
+    recognizer: Recognizer | Ensemble,
     records: list[Record],
-    unknown_labels: UnknownLabels,
-    batch_size: int,
-    cleaning: CleaningOptions | None = None,
-) -> tuple[EvalReport, list[Record]]:
-    kept, report = clean_eval_records(ensemble.charset, ensemble.name, records, unknown_labels, cleaning)
-    if not kept:
-        raise DataFormatError("nothing to evaluate after cleaning:\n" + report.summary())
-    report.kept = len(kept)
-    return score_readings(ensemble.name, kept, ensemble.read_records(kept, batch_size), report), kept
-
-
-def score(
-    recognizer: Recognizer,
-    records: list[Record],
-    images: Sequence[np.ndarray],
-    cleaning_report: CleaningReport | None = None,
+    unknown_labels: UnknownLabels = "error",
     batch_size: int = 32,
-) -> EvalReport:
-    """Read ``records`` (their preprocessed ``images`` given) and score the readings against their labels."""
-    readings = recognizer.read_records(records, batch_size, prepared=images)
-    return score_readings(recognizer.name, records, readings, cleaning_report)
+    cleaning: CleaningOptions | None = None,
+    ink_style: InkStyle | None = None,
+) -> tuple[list[Record], list[Reading], CleaningReport]:
+    """Clean the labels, then load, preprocess and read the records ``CHUNK`` at a time, keeping only the
+    readings, not the images.
+
+    Returns:
+        The records read, their readings, and the cleaning report (unreadable images counted as dropped).
+
+    Raises:
+        UnknownCharactersError / DataFormatError / ConfigError: as :func:`prepare_eval_data`.
+    """
+    if ink_style is not None and isinstance(recognizer, Recognizer) and recognizer.reads_pen:
+        raise ConfigError(f"model {recognizer.name} reads pen trajectories and draws no ink: drop the ink style")
+    cleaned, report = clean_eval_records(recognizer.charset, recognizer.name, records, unknown_labels, cleaning)
+    kept: list[Record] = []
+    readings: list[Reading] = []
+    for start in range(0, len(cleaned), CHUNK):
+        chunk = cleaned[start : start + CHUNK]
+        if isinstance(recognizer, Ensemble):  # each model draws and prepares the chunk its own way
+            kept += chunk
+            readings += recognizer.read_records(chunk, batch_size)
+            continue
+        style = ink_style or recognizer.model_file.ink_style
+        chunk, images = load_images(chunk, recognizer.preprocessing, recognizer.charset, report, style)
+        kept += chunk
+        readings += recognizer.read_records(chunk, batch_size, prepared=images)
+    report.kept = len(kept)
+    if not kept:  # one line: the CLI prints an error's first line
+        raise DataFormatError(
+            "nothing to evaluate: " + "; ".join(line.strip() for line in report.summary().splitlines())
+        )
+    return kept, readings, report
 
 
 def score_readings(
@@ -273,17 +288,14 @@ def evaluate_to_folder(
     Returns:
         The report and the JSON path.
     """
-    if isinstance(recognizer, Ensemble):
-        report, kept = _evaluate_ensemble(recognizer, records, unknown_labels, batch_size)
-        first = recognizer.recognizers[0]
-        chosen = sample_images(report.samples, grid)
-        pictures = [display_image(kept[i], first.prepare_record(kept[i])) for i in chosen]
-    else:
-        kept, images, cleaning_report = prepare_eval_data(recognizer, records, unknown_labels, ink_style=ink_style)
-        report = score(recognizer, kept, images, cleaning_report, batch_size)
-        first = recognizer
-        chosen = sample_images(report.samples, grid)
-        pictures = [display_image(kept[i], images[i]) for i in chosen]
+    kept, readings, cleaning_report = read_eval_records(
+        recognizer, records, unknown_labels, batch_size, ink_style=ink_style
+    )
+    report = score_readings(recognizer.name, kept, readings, cleaning_report)
+    # The grid's few images are prepared again rather than every image kept through the reading.
+    first = recognizer.recognizers[0] if isinstance(recognizer, Ensemble) else recognizer
+    chosen = sample_images(report.samples, grid)
+    pictures = [display_image(kept[i], first.prepare_record(kept[i])) for i in chosen]
     out = Path(out)
     json_path = Path(json_path) if json_path else out / "report.json"
     report.save_json(json_path)

@@ -19,6 +19,23 @@ SHEARS = np.arange(-0.7, 0.71, 0.1)  # slant is searched as a horizontal shear d
 MAX_POINTS = 1500  # ink pixels sampled for the angle and slant searches (their cost, not their answer)
 
 
+def percentiles(values: np.ndarray, qs: list[float]) -> list[np.ndarray]:
+    """The ``qs`` percentiles along the last axis, exactly as ``np.percentile(values, qs, axis=-1)`` computes
+    them (linear interpolation), from one ``np.partition`` at just the order statistics they need: 2-3x faster
+    on the few thousand values a line gives, where numpy's generic path costs more than the partition."""
+    n = values.shape[-1]
+    positions = [q / 100 * (n - 1) for q in qs]
+    lows = [int(np.floor(p)) for p in positions]
+    kth = sorted({k for low in lows for k in (low, min(low + 1, n - 1))})
+    part = np.partition(values, kth, axis=-1)
+    out = []
+    for position, low in zip(positions, lows, strict=True):
+        a, b, t = part[..., low], part[..., min(low + 1, n - 1)], position - low
+        difference = b - a
+        out.append(b - difference * (1 - t) if t >= 0.5 else a + difference * t)  # numpy's two-sided lerp
+    return out
+
+
 def otsu_ink(gray: np.ndarray) -> np.ndarray | None:
     """The ink of a dark-on-light image as a uint8 0/1 mask (Otsu's threshold), or None for blank paper
     (less than 32 gray levels between darkest and lightest), where Otsu's threshold would split noise."""
@@ -41,7 +58,7 @@ def even_light(gray: np.ndarray) -> np.ndarray:
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     paper = cv2.blur(cv2.morphologyEx(gray, cv2.MORPH_CLOSE, kernel), (size, size)).astype(np.float32)
     flat = np.clip(gray.astype(np.float32) / np.maximum(paper, 1.0) * 255.0, 0, 255)
-    ink = float(np.percentile(flat, 1))
+    ink = float(percentiles(flat.ravel(), [1])[0])
     if ink > 200:  # almost no ink: leave the levels alone rather than stretch the paper's grain
         return flat.astype(np.uint8)
     return np.clip((flat - ink) * (255.0 / (255.0 - ink)), 0, 255).astype(np.uint8)
@@ -108,7 +125,7 @@ def _bands(centred: np.ndarray, angles: np.ndarray) -> np.ndarray:
     """The 5th-95th percentile spread of y after cv2's rotation by each of ``angles`` (degrees)."""
     radians = np.deg2rad(angles)
     ys = -np.sin(radians)[:, None] * centred[None, :, 0] + np.cos(radians)[:, None] * centred[None, :, 1]
-    low, high = np.percentile(ys, [5, 95], axis=1)
+    low, high = percentiles(ys, [5, 95])
     return np.asarray(high - low)
 
 

@@ -27,7 +27,10 @@ FORMAT = "scriba-lm"
 FORMAT_VERSION = 1
 LM_SUFFIX = ".lm"
 ARPA_SPACE = "<space>"  # ARPA separates tokens by whitespace, so the space character needs a name
-_MEMO_LIMIT = 2_000_000
+# Lookups remembered (each ~300 bytes) before the memo starts over: ~30 MB at most, so reading thousands of
+# lines keeps a flat memory (2,000,000 let `scriba read` on 1,000 lines grow 105 MB); the memo pays within a line
+# and among the common words of nearby lines, which a smaller memo keeps as well.
+_MEMO_LIMIT = 100_000
 
 
 class NgramLM:
