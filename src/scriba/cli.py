@@ -622,8 +622,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_export)
 
     from scriba.cli_lm import add_lm_commands
+    from scriba.cli_serve import add_serve_command
 
     add_lm_commands(commands)
+    add_serve_command(commands)
     _add_threads_argument(parser)
     return parser
 

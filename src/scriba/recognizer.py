@@ -272,7 +272,7 @@ class Recognizer:
             ImageError: an image is missing, empty or cannot be decoded.
             InputKindError: the model reads pen trajectories, not images.
         """
-        if isinstance(images, str | Path | np.ndarray) or not isinstance(images, Sequence):
+        if isinstance(images, str | Path | bytes | np.ndarray) or not isinstance(images, Sequence):
             images = [images]
         return self.read_prepared([self.prepare(image) for image in images], batch_size)
 

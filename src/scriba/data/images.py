@@ -21,11 +21,12 @@ from scriba.errors import ImageError, InputKindError
 
 log = logging.getLogger(__name__)
 
-ImageLike = str | Path | np.ndarray | Any  # Any: PIL.Image.Image, imported lazily
+ImageLike = str | Path | bytes | np.ndarray | Any  # Any: PIL.Image.Image, imported lazily
 
 
 def load_image(source: ImageLike) -> np.ndarray:
-    """Load a path, numpy array or PIL image as uint8 grayscale (H, W), dark ink on light paper.
+    """Load a path, an encoded file's bytes, a numpy array or a PIL image as uint8 grayscale (H, W), dark ink on
+    light paper.
 
     Raises:
         ImageError: the file is missing, empty or not a decodable image, or the array is empty.
@@ -36,18 +37,29 @@ def load_image(source: ImageLike) -> np.ndarray:
             raise ImageError(f"{path} is a folder, not an image")
         if not path.is_file():
             raise ImageError(f"image not found: {path}")
-        data = np.fromfile(path, dtype=np.uint8)
-        if data.size == 0:
-            raise ImageError(f"image file is empty: {path}")
-        # IMREAD_GRAYSCALE also converts palette/RGBA PNGs and 16-bit images.
-        image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
-        if image is None:
-            raise ImageError(f"cannot decode image: {path}")
+        image = decode_image(np.fromfile(path, dtype=np.uint8), str(path))
+    elif isinstance(source, bytes | bytearray | memoryview):
+        image = decode_image(np.frombuffer(source, dtype=np.uint8), "image bytes")
     else:
         image = _array_from(source)
     if image.size == 0 or min(image.shape[:2]) == 0:
         raise ImageError("image is empty")
     return ensure_dark_on_light(_within_size(image, source))
+
+
+def decode_image(data: np.ndarray, where: str) -> np.ndarray:
+    """An encoded image file's bytes (uint8 array) -> uint8 grayscale (H, W) as stored (``where`` names it in
+    errors). IMREAD_GRAYSCALE also converts palette/RGBA PNGs and 16-bit images.
+
+    Raises:
+        ImageError: no bytes, or not a format OpenCV decodes.
+    """
+    if data.size == 0:
+        raise ImageError(f"image file is empty: {where}")
+    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    if image is None:
+        raise ImageError(f"cannot decode image: {where}")
+    return image
 
 
 MAX_SIDE = 6000  # px: a 300 dpi scan of a text line is under 3,000 px wide; larger images are scaled down
