@@ -23,6 +23,12 @@ def add_serve_command(commands: Any) -> None:
     serve.add_argument("--alternatives", type=int, default=3, help="readings returned per input by default")
     serve.add_argument("--max-body-mb", type=float, default=20.0, help="largest request body (default 20 MB)")
     serve.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take (default 30)")
+    serve.add_argument(
+        "--max-batch",
+        type=int,
+        default=32,
+        help="most requests read together (default 32; 1 reads each alone)",
+    )
     serve.set_defaults(handler=serve_command)
 
 
@@ -53,6 +59,7 @@ def serve_command(args: argparse.Namespace) -> int:
         alternatives=args.alternatives,
         max_body_bytes=int(args.max_body_mb * 2**20),
         timeout_s=args.timeout,
+        max_batch=max(1, args.max_batch),
     )
     print(f"scriba: serving {args.model} (images) and {args.ink_model} (ink) on http://{args.host}:{args.port}/",
           file=sys.stderr, flush=True)  # fmt: skip

@@ -111,7 +111,8 @@ def ink_from_json(data: Any, source: str = "JSON") -> Ink:
             raise DataFormatError(f"{source}: stroke {i} must be a list of points, got {_kind(stroke)}")
         points = [_json_point(point, f"{source}: stroke {i}, point {j}") for j, point in enumerate(stroke)]
         if points:
-            ink.append(np.array(points, np.float32).reshape(-1, 2))
+            with np.errstate(over="ignore"):  # beyond float32's range: infinity, refused by _checked
+                ink.append(np.array(points, np.float32).reshape(-1, 2))
     return _checked(ink, source)
 
 
