@@ -1,6 +1,7 @@
 """`scriba serve` under load, under bad input, and in the browser.
 
-    python benchmarks/bench_server.py [--clients 16] [--seconds 20] [--max-batch 32 1] [--malformed 1000]
+    python benchmarks/bench_server.py [--clients 16] [--seconds 20] [--max-batch 32 1] [--backend torch onnx]
+                                      [--malformed 1000]
                                       [--fuzz 30] [--page 20] [--skip load malformed fuzz page]
 
 Starts `scriba serve` on a free loopback port (with ``--max-batch N``: 1 reads every request alone, to measure
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -40,11 +42,12 @@ SHARED = REPO.parent / "shared" / "data"
 
 
 @contextmanager
-def server(max_batch: int, threads: int) -> Iterator[str]:
+def server(max_batch: int, threads: int, backend: str = "torch") -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    command = [sys.executable, "-m", "scriba.cli", "serve", "--port", str(port), "--max-batch", str(max_batch)]
+    command = [sys.executable, "-m", "scriba.cli", "serve", "--port", str(port), "--max-batch", str(max_batch),
+               "--backend", backend]  # fmt: skip
     process = subprocess.Popen(command + (["--threads", str(threads)] if threads else []))
     url = f"http://127.0.0.1:{port}"
     try:
@@ -142,10 +145,10 @@ def bench_load(args: argparse.Namespace) -> None:
     words = ink_words(400)
     pngs = word_pngs(words)
     print(f"\n## load: {args.clients} clients x {args.seconds:g} s, {len(words)} ink words / {len(pngs)} word images")
-    print("| endpoint | max batch | requests/s | p50 ms | p95 ms | p99 ms | errors |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for max_batch in args.max_batch:
-        with server(max_batch, args.threads) as url:
+    print("| endpoint | backend | max batch | requests/s | p50 ms | p95 ms | p99 ms | errors |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for backend, max_batch in itertools.product(args.backend, args.max_batch):
+        with server(max_batch, args.threads, backend) as url:
             host = url.removeprefix("http://")
             ink = [http_request("/v1/read/ink", json.dumps({"strokes": [s.tolist() for s in i]}).encode(),
                                 "application/json", host) for i, _ in words]  # fmt: skip
@@ -153,7 +156,7 @@ def bench_load(args: argparse.Namespace) -> None:
             for name, requests in (("/v1/read/ink (english_pen)", ink), ("/v1/read (english)", images)):
                 asyncio.run(load(url, requests, args.clients, 2.0))  # warm-up
                 r = asyncio.run(load(url, requests, args.clients, args.seconds))
-                print(f"| {name} | {max_batch} | {r['requests/s']:.0f} | {r['p50']:.0f} | {r['p95']:.0f} | "
+                print(f"| {name} | {backend} | {max_batch} | {r['requests/s']:.0f} | {r['p50']:.0f} | {r['p95']:.0f} | "
                       f"{r['p99']:.0f} | {r['errors']} of {r['n']} |", flush=True)  # fmt: skip
 
 
@@ -287,6 +290,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--max-batch", type=int, nargs="+", default=[32, 1])
     parser.add_argument("--threads", type=int, default=0, help="server threads (0: its default)")
+    parser.add_argument("--backend", nargs="+", default=["torch"], choices=["torch", "onnx"], help="network runtimes")
     parser.add_argument("--malformed", type=int, default=1000)
     parser.add_argument("--fuzz", type=int, default=30)
     parser.add_argument("--page", type=int, default=20)

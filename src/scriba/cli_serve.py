@@ -13,6 +13,8 @@ SERVE_MODULES = frozenset({"fastapi", "uvicorn", "multipart", "python_multipart"
 
 def add_serve_command(commands: Any) -> None:
     """Add ``scriba serve`` to the CLI's subcommands."""
+    from scriba.cli import _add_backend_argument
+
     serve = commands.add_parser(
         "serve", help="a REST API (/v1/read, /v1/read/ink, /docs) and a page at / that reads as you write"
     )
@@ -29,6 +31,7 @@ def add_serve_command(commands: Any) -> None:
         default=32,
         help="most requests read together (default 32; 1 reads each alone)",
     )
+    _add_backend_argument(serve)
     serve.set_defaults(handler=serve_command)
 
 
@@ -60,6 +63,7 @@ def serve_command(args: argparse.Namespace) -> int:
         max_body_bytes=int(args.max_body_mb * 2**20),
         timeout_s=args.timeout,
         max_batch=max(1, args.max_batch),
+        backend=args.backend,
     )
     print(f"scriba: serving {args.model} (images) and {args.ink_model} (ink) on http://{args.host}:{args.port}/",
           file=sys.stderr, flush=True)  # fmt: skip

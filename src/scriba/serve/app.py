@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from scriba.data.inkio import ink_from_json
 from scriba.data.records import Ink
 from scriba.errors import DataFormatError, ImageError, ScribaError
-from scriba.recognizer import Reading, Recognizer, available_models, resolve_model
+from scriba.recognizer import Backend, Reading, Recognizer, available_models, resolve_model
 from scriba.serve.batching import Batcher, BusyError
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ class ServeSettings:
     timeout_s: float = 30.0  # per request, queueing included (503 after it)
     batch_wait_s: float = 0.002  # after a request arrives, how long to wait for others to read with it
     max_batch: int = 32
+    backend: Backend = "torch"  # or "onnx": the networks run by onnxruntime (scriba[onnx])
 
 
 class Readers:
@@ -70,7 +71,7 @@ class Readers:
         key = (model, lm)
         if key not in self._loaded:
             choice: Any = None if lm == "none" else lm
-            self._loaded[key] = Recognizer.load(model, lm=choice)
+            self._loaded[key] = Recognizer.load(model, lm=choice, backend=self.settings.backend)
         recognizer = self._loaded[key]
         if recognizer.alternatives == alternatives:
             return recognizer
