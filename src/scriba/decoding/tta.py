@@ -37,6 +37,8 @@ class TestTimeAugmentation:
             rows moved out are dropped and the gap is filled with paper.
     """
 
+    __test__ = False  # a name starting with "Test": tell pytest it is not a test class in users' test files
+
     widths: tuple[float, ...] = (1.0, 0.8, 1.25)
     shifts: tuple[float, ...] = (0.0, -1 / 32, 1 / 32)
 
