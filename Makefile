@@ -24,6 +24,7 @@ test: $(BIN)/.installed
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/ruff format --check src tests scripts benchmarks
 	$(BIN)/mypy
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet   # the documentation site, warnings as errors
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed

@@ -183,8 +183,9 @@ class Recognizer:
                 outside it must be better supported by ``oov_penalty`` (default 6 nats).
             lm: the character language model to decode with by beam search: ``auto`` (the model's own, if
                 its file names one: ``english`` reads with ``english.lm``), None (greedy), or a name or path.
-            lm_weight / insertion_bonus / beam: override the weights tuned for the model (its file's
-                ``decoding`` settings; without an LM, ``beam`` alone asks for a CTC beam search).
+            lm_weight: overrides the language model's weight tuned for the model (its file's ``decoding``).
+            insertion_bonus: overrides the tuned bonus per character.
+            beam: overrides the beam width (without an LM, ``beam`` alone asks for a CTC beam search).
             alternatives: how many best readings each :class:`Reading` lists (beam search only).
             backend: ``torch``, or ``onnx`` to run the network with onnxruntime (``pip install scriba[onnx]``):
                 a model file is exported once into ``~/.cache/scriba/onnx``; an ``.onnx`` file from
