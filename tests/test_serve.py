@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 from pathlib import Path
@@ -210,3 +211,14 @@ def test_serve_command_refuses_an_unknown_model(capsys: pytest.CaptureFixture[st
     assert main(["serve", "--model", "no_such_model"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("scriba: error:") and "no_such_model" in err and len(err.splitlines()) == 1
+
+
+def test_full_size_abuse_with_the_default_limits() -> None:
+    with TestClient(create_app(ServeSettings())) as client:
+        huge = client.post("/v1/read", files=[("file", ("big.png", b"\0" * 50 * 2**20, "image/png"))])
+        assert huge.status_code == 413 and "over" in huge.json()["error"]
+        points = json.dumps({"strokes": [[[i % 997, i % 13] for i in range(1_000_000)]]}).encode()
+        assert len(points) < ServeSettings().max_body_bytes  # under the body limit: refused for its points
+        many = client.post("/v1/read/ink", content=points, headers={"content-type": "application/json"})
+        assert many.status_code == 413 and "1000000 points" in many.json()["error"]
+        assert client.get("/health").json()["status"] == "ok"
