@@ -1,0 +1,153 @@
+"""Pages with known lines, built from ../shared/data for benchmarks/bench_pages.py.
+
+- ``iam_lines_pages``: the lines of one `iam_lines` form with consecutive line numbers, stacked into a paragraph
+  as written (some touching: descenders over the next line), each indented a little, on a page with margins,
+  turned by up to 3 degrees.
+- ``ondb_pages``: IAM-OnDB forms rendered whole from their pen strokes (the lines sit where the writer wrote
+  them on the whiteboard), every line's box known from its strokes.
+
+Each page comes with its lines cut by hand (the `iam_lines` image; the IAM-OnDB line drawn alone), the
+reference for the page's CER.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from scriba.data.images import load_image
+from scriba.data.ink import split_strokes
+from scriba.data.normalize import crop_box
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass
+class PageSample:
+    """A page image (uint8 (H, W)), its lines' boxes (x0, y0, x1, y1) and texts in reading order (None: a line
+    not to score, e.g. IAM-OnDB's lines with #/* markers), and each line cut by hand."""
+
+    name: str
+    image: np.ndarray
+    boxes: list[Box]
+    texts: list[str | None]
+    cut_lines: list[np.ndarray]
+
+
+def _turn(page: np.ndarray, boxes: list[Box], angle: float, paper: int) -> tuple[np.ndarray, list[Box]]:
+    """The page turned ``angle`` degrees counter-clockwise (canvas grown) and each box's corners with it."""
+    h, w = page.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    new_w, new_h = int(np.ceil(w * cos + h * sin)), int(np.ceil(w * sin + h * cos))
+    matrix[0, 2] += new_w / 2 - w / 2
+    matrix[1, 2] += new_h / 2 - h / 2
+    turned = cv2.warpAffine(page, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR, borderValue=paper)
+    out = []
+    for x0, y0, x1, y1 in boxes:
+        corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], np.float64) @ matrix.T
+        lo, hi = corners.min(axis=0), corners.max(axis=0)
+        out.append((int(lo[0]), int(lo[1]), int(np.ceil(hi[0])), int(np.ceil(hi[1]))))
+    return turned, out
+
+
+def _paragraphs(labels: Path, split: str) -> list[list[tuple[Path, str]]]:
+    """Runs of consecutive line numbers of one form (2 lines or more), in order."""
+    rows: dict[str, list[tuple[int, Path, str]]] = {}
+    with labels.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            match = re.fullmatch(r"images/(.+)-(\d+)\.png", row["path"])
+            if row["split"] == split and match:
+                rows.setdefault(match[1], []).append((int(match[2]), labels.parent / row["path"], row["text"]))
+    out = []
+    for form in sorted(rows):
+        run: list[tuple[int, Path, str]] = []
+        for item in sorted(rows[form]):
+            if run and item[0] != run[-1][0] + 1:
+                out.append(run)
+                run = []
+            run.append(item)
+        out.append(run)
+    return [[(p, t) for _, p, t in run] for run in out if len(run) >= 2]
+
+
+def iam_lines_pages(root: Path, split: str = "val", seed: int = 0) -> Iterator[PageSample]:
+    """Paragraphs of `iam_lines` (see the module's docstring); the first page of each form is upright."""
+    rng = np.random.default_rng(seed)
+    for k, paragraph in enumerate(_paragraphs(root / "labels.csv", split)):
+        lines = [load_image(path) for path, _ in paragraph]
+        # The scan's paper to the page's tone, grey patches kept: the line's paper (90th percentile) -> 245.
+        lines = [np.clip(g.astype(np.float32) * (245.0 / max(np.percentile(g, 90), 1.0)), 0, 255) for g in lines]
+        margin = int(rng.integers(40, 120))
+        indents = rng.integers(0, 40, len(lines))
+        width = max(g.shape[1] + i for g, i in zip(lines, indents, strict=True)) + 2 * margin
+        gaps = rng.integers(-14, 10, len(lines))  # negative: the line's crop overlaps the one above
+        height = sum(g.shape[0] + int(d) for g, d in zip(lines, gaps, strict=True)) + 2 * margin
+        page = np.full((height, width), 245.0, np.float32)
+        boxes: list[Box] = []
+        y = margin
+        for g, indent, gap in zip(lines, indents, gaps, strict=True):
+            y = max(margin, y + int(gap))
+            x = margin + int(indent)
+            page[y : y + g.shape[0], x : x + g.shape[1]] = np.minimum(page[y : y + g.shape[0], x : x + g.shape[1]], g)
+            top, bottom, left, right = crop_box(g.astype(np.uint8)) or (0, g.shape[0], 0, g.shape[1])
+            boxes.append((x + left, y + top, x + right, y + bottom))
+            y += g.shape[0]
+        page += rng.normal(0, 3, page.shape).astype(np.float32)
+        image = np.clip(page, 0, 255).astype(np.uint8)
+        angle = 0.0 if k % 3 == 0 else float(rng.uniform(-3, 3))
+        if angle:
+            image, boxes = _turn(image, boxes, angle, 245)
+        cut = [load_image(path) for path, _ in paragraph]
+        yield PageSample(paragraph[0][0].stem[:-3], image, boxes, [t for _, t in paragraph], cut)
+
+
+def _draw(strokes: list[np.ndarray], size: tuple[int, int], stroke: float, k: int = 3) -> np.ndarray:
+    """Strokes (already in output pixels) drawn at k x and downsampled with antialiasing: uint8 (H, W)."""
+    w, h = size
+    canvas = np.full((h * k, w * k), 255, np.uint8)
+    shift = 4
+    for s in strokes:
+        xy = np.round(s * k * (1 << shift)).astype(np.int32)
+        cv2.polylines(canvas, [xy], False, 0, max(1, round(stroke * k)), cv2.LINE_AA, shift)
+    return cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def ondb_pages(root: Path, split: str = "testset_t", band: float = 32.0) -> Iterator[PageSample]:
+    """IAM-OnDB forms rendered whole (see the module's docstring): scaled so that the lines' median 5th-95th
+    percentile band of y is ``band`` px, pen 2.6 px, 30 px of paper around the writing."""
+    with np.load(root / "strokes.npz") as data:
+        points, offsets, ids = data["points"], data["line_offsets"], data["line_ids"]
+    index = {str(line_id): i for i, line_id in enumerate(ids)}
+    forms: dict[str, list[tuple[str, str | None]]] = {}
+    with (root / "lines.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["split"] == split:
+                text = row["text"] if row["flag"] == "ok" else None
+                forms.setdefault(row["form_id"], []).append((row["line_id"], text))
+    for form, rows in sorted(forms.items()):
+        rows.sort()
+        inks = [split_strokes(points[offsets[index[i]] : offsets[index[i] + 1]]) for i, _ in rows]
+        bands = [np.subtract(*np.percentile(np.concatenate(ink)[:, 1], [95, 5])) for ink in inks]
+        scale = band / max(float(np.median(bands)), 1e-6)
+        everything = np.concatenate([np.concatenate(ink) for ink in inks])
+        origin = everything.min(axis=0) - 30 / scale
+        placed = [[(s - origin) * scale for s in ink] for ink in inks]
+        extent = (everything.max(axis=0) - origin) * scale + 30
+        size = (int(extent[0]), int(extent[1]))
+        image = _draw([s for ink in placed for s in ink], size, 2.6)
+        boxes, cut = [], []
+        for ink in placed:
+            pts = np.concatenate(ink)
+            (x0, y0), (x1, y1) = np.floor(pts.min(axis=0) - 1.3), np.ceil(pts.max(axis=0) + 1.3)
+            boxes.append((int(x0), int(y0), int(x1), int(y1)))
+            alone = _draw(ink, size, 2.6)
+            pad = 8
+            cut.append(alone[max(0, int(y0) - pad) : int(y1) + pad, max(0, int(x0) - pad) : int(x1) + pad])
+        yield PageSample(form, image, boxes, [t for _, t in rows], cut)

@@ -1,0 +1,1 @@
+"""Pages: find the text lines of a page image and write what was read as JSON, PAGE XML or ALTO."""

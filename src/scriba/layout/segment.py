@@ -1,0 +1,254 @@
+"""Find the text lines of a page or paragraph image: classical, in a few array operations.
+
+1. Ink: the paper's light divided out (a grey-level closing), then Otsu's threshold; ruled lines (horizontal or
+   vertical runs far longer than any letter) and specks are removed.
+2. Skew: the angle (within +-MAX_SKEW degrees) whose horizontal projection of the ink is sharpest.
+3. Lines: peaks of the smoothed projection along that angle, at least ~half a line spacing apart (the spacing
+   is the profile's autocorrelation peak).
+4. Connected components join the line nearest their centre; each line's centre is then refitted as a straight
+   line through its components (lines on one page drift by different angles) and the components reassigned.
+   A component that spans the centres of two lines (touching lines) is split pixel by pixel.
+
+The result is a :class:`Layout`: lines in reading order (top to bottom) with box, polygon and baseline, and the
+map of which ink pixel belongs to which line (to cut a line out without its neighbours' ascenders and
+descenders).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from scriba.layout.geometry import LineGeometry, line_geometry
+
+MAX_SKEW, SKEW_STEP = 6.0, 0.25  # degrees: scans and photos of a page are tilted a few degrees at most
+MAX_POINTS = 40_000  # ink pixels sampled for the skew and profile (their cost, not their answer)
+MIN_PEAK = 0.08  # a line's profile peak is at least this fraction of the tallest (a one-word line is ~0.15)
+DIP = 0.8  # between two lines' peaks the profile falls below this fraction of the lower one
+
+
+@dataclass
+class Layout:
+    """The lines found in a page image.
+
+    Attributes:
+        lines: in reading order.
+        owner: int32 (H, W): for each ink pixel the index + 1 of the line it belongs to, 0 for paper and for
+            ink that is no line's (ruled lines, specks).
+        skew: the page's skew in degrees (positive: lines fall to the right, y grows downward).
+    """
+
+    lines: list[LineGeometry]
+    owner: np.ndarray
+    skew: float
+
+
+def find_ink(gray: np.ndarray) -> np.ndarray | None:
+    """uint8 (H, W) dark-on-light -> uint8 0/1 ink mask with the paper's light evened out, ruled lines and
+    specks removed; None for blank paper."""
+    h, w = gray.shape
+    if int(gray.max()) - int(gray.min()) < 32:
+        return None
+    size = int(np.clip(min(h, w) // 25, 15, 61)) | 1  # wider than a pen stroke, narrower than a shadow
+    paper = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    paper = cv2.blur(paper, (size, size)).astype(np.float32)
+    flat = np.clip(gray.astype(np.float32) / np.maximum(paper, 1.0) * 255.0, 0, 255).astype(np.uint8)
+    if int(flat.min()) > 200:
+        return None
+    threshold, ink = cv2.threshold(flat, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    if threshold > 235:  # almost no ink: Otsu split the paper's grain; keep only clearly dark pixels
+        ink = (flat < 200).astype(np.uint8)
+    for kernel in ((max(60, w // 6), 1), (1, max(60, h // 6))):  # ruled lines, margins, form frames
+        rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(kernel[::-1], np.uint8))
+        ink = ink & ~cv2.dilate(rules, np.ones((3, 3), np.uint8))
+    return ink if ink.any() else None
+
+
+def _sample(ys: np.ndarray, xs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    if len(xs) <= MAX_POINTS:
+        return xs.astype(np.float32), ys.astype(np.float32)
+    pick = rng.choice(len(xs), MAX_POINTS, replace=False)
+    return xs[pick].astype(np.float32), ys[pick].astype(np.float32)
+
+
+def estimate_skew(xs: np.ndarray, ys: np.ndarray, bin_size: float) -> float:
+    """Degrees (positive: lines fall to the right) whose projection of the points is sharpest: the largest
+    sum of squared histogram counts (bins of ``bin_size`` px); among near-ties, the one nearest 0."""
+    angles = np.arange(-MAX_SKEW, MAX_SKEW + 1e-6, SKEW_STEP)
+    scores = []
+    for angle in angles:
+        projected = ys - math.tan(math.radians(angle)) * xs
+        counts = np.bincount(((projected - projected.min()) / bin_size).astype(np.int64))
+        scores.append(float(np.square(counts.astype(np.float64)).sum()))
+    best = np.asarray(scores)
+    near = np.flatnonzero(best >= best.max() * 0.995)
+    return float(angles[near[np.argmin(np.abs(angles[near]))]])
+
+
+def _smooth(profile: np.ndarray, sigma: float) -> np.ndarray:
+    radius = max(1, int(3 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    return np.convolve(profile, kernel / kernel.sum(), mode="same")
+
+
+def find_peaks(profile: np.ndarray, distance: float, dip: float = DIP) -> list[int]:
+    """Indices of the profile's line peaks, in increasing order: local maxima at least MIN_PEAK of the highest,
+    taken highest first, each kept when every taller kept peak is at least ``distance`` away with a valley
+    between them below ``dip`` times this peak (a shoulder of a tall line is no line of its own)."""
+    inner = (profile[1:-1] >= profile[:-2]) & (profile[1:-1] > profile[2:])
+    candidates = np.flatnonzero(inner) + 1
+    candidates = candidates[profile[candidates] >= MIN_PEAK * profile.max()]
+    kept: list[int] = []
+    for i in candidates[np.argsort(-profile[candidates], kind="stable")]:
+        i = int(i)
+        if all(abs(i - k) >= distance and profile[min(i, k) : max(i, k)].min() < dip * profile[i] for k in kept):
+            kept.append(i)
+    return sorted(kept)
+
+
+def find_lines(gray: np.ndarray) -> Layout:
+    """The text lines of a uint8 (H, W) dark-on-light image, in reading order (top to bottom).
+
+    An image without ink has no lines; an image of one line has one.
+    """
+    h, w = gray.shape
+    owner = np.zeros((h, w), np.int32)
+    ink = find_ink(gray)
+    if ink is None:
+        return Layout([], owner, 0.0)
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    areas, heights = stats[1:, cv2.CC_STAT_AREA], stats[1:, cv2.CC_STAT_HEIGHT]
+    solid = areas >= 8
+    if not solid.any():
+        return Layout([], owner, 0.0)
+    # Letter height: the median height of the larger pieces (dots, commas and specks would pull it down).
+    big = areas >= max(8.0, float(np.percentile(areas[solid], 50)))
+    letter = float(np.median(heights[big]))
+    ys, xs = np.nonzero(np.isin(labels, np.flatnonzero(solid) + 1))
+    xs_s, ys_s = _sample(ys, xs, np.random.default_rng(0))
+    skew = estimate_skew(xs_s, ys_s, max(2.0, letter / 4))
+    slope = math.tan(math.radians(skew))
+    offset = float(slope * w) if slope > 0 else 0.0
+    projected = ys_s - slope * xs_s + offset
+    profile = np.bincount(projected.astype(np.int64), minlength=int(h + abs(slope) * w + 2)).astype(np.float64)
+    profile = _smooth(profile, max(1.5, letter / 3))
+    peaks = find_peaks(profile, 0.6 * letter)
+    spacing = float(np.median(np.diff(peaks))) if len(peaks) > 1 else 1.5 * letter
+    centres = [(slope, p - offset) for p in peaks]  # y = slope * x + intercept per line
+    keep = np.flatnonzero(solid) + 1
+    cx, cy, comp_areas = centroids[keep, 0], centroids[keep, 1], areas[keep - 1].astype(np.float64)
+    for step in range(6):
+        assigned = _nearest_line(cx, cy, centres)
+        groups = [(cx[assigned == k], cy[assigned == k], comp_areas[assigned == k]) for k in range(len(centres))]
+        centres = [_refit(*group, c, slope) for group, c in zip(groups, centres, strict=True)]
+        if step in (2, 3):  # after the fits settle: two lines the profile saw as one (a faint one under a bold)
+            assigned = _nearest_line(cx, cy, centres)
+            groups = [(cx[assigned == k], cy[assigned == k], comp_areas[assigned == k]) for k in range(len(centres))]
+            centres = [part for g, c in zip(groups, centres, strict=True) for part in _split_double(*g, c, spacing)]
+    assigned = _nearest_line(cx, cy, centres)
+    lut = np.zeros(count, np.int32)
+    lut[keep] = assigned + 1
+    owner = lut[labels]
+    _split_spanning(owner, labels, stats, keep, centres)
+    _drop_specks(owner, letter)
+    return _ordered_layout(owner, letter, skew, w)
+
+
+def _nearest_line(cx: np.ndarray, cy: np.ndarray, centres: list[tuple[float, float]]) -> np.ndarray:
+    lines = np.array([[s * 1.0, b] for s, b in centres])  # (L, 2)
+    distance = np.abs(cy[:, None] - (lines[None, :, 0] * cx[:, None] + lines[None, :, 1]))
+    return np.asarray(distance.argmin(axis=1))
+
+
+def _refit(
+    cx: np.ndarray, cy: np.ndarray, weights: np.ndarray, centre: tuple[float, float], slope: float
+) -> tuple[float, float]:
+    """A line's centre refitted to its components (area-weighted least squares), its slope kept within 3 degrees
+    of the page's; the old centre where too few components or too short a span says anything."""
+    if len(cx) == 0:
+        return centre
+    if len(cx) < 3 or np.ptp(cx) < 1e-3:
+        return slope, float(np.average(cy - slope * cx, weights=weights))
+    fitted = np.polyfit(cx, cy, 1, w=np.sqrt(weights))
+    limit = math.tan(math.radians(3.0))
+    s = float(np.clip(fitted[0], slope - limit, slope + limit))
+    return s, float(np.average(cy - s * cx, weights=weights))
+
+
+def _split_double(
+    cx: np.ndarray, cy: np.ndarray, weights: np.ndarray, centre: tuple[float, float], spacing: float
+) -> list[tuple[float, float]]:
+    """A line's centre, or two when its components' offsets from it fall into two groups (the best 2-means split)
+    whose means are half a line spacing apart or more, with a gap of 0.15 spacing between them, each with at
+    least 3 components and 15% of the ink."""
+    if len(cx) < 6:
+        return [centre]
+    s, b = centre
+    offsets = cy - (s * cx + b)
+    order = np.argsort(offsets)
+    d, wt = offsets[order], weights[order]
+    cw, cwd = np.cumsum(wt), np.cumsum(wt * d)
+    total, total_d = cw[-1], cwd[-1]
+    best, cut = np.inf, -1
+    for i in range(2, len(d) - 3):  # groups d[: i + 1] and d[i + 1 :], each of 3 or more
+        m1, m2 = cwd[i] / cw[i], (total_d - cwd[i]) / (total - cw[i])
+        spread = float(np.sum(wt[: i + 1] * (d[: i + 1] - m1) ** 2) + np.sum(wt[i + 1 :] * (d[i + 1 :] - m2) ** 2))
+        if spread < best:
+            best, cut = spread, i
+    m1, m2 = cwd[cut] / cw[cut], (total_d - cwd[cut]) / (total - cw[cut])
+    clean = d[cut + 1] - d[cut] >= 0.15 * spacing  # a gap between the groups, not a spread of one
+    if not clean or m2 - m1 < 0.5 * spacing or min(cw[cut], total - cw[cut]) < 0.15 * total:
+        return [centre]
+    return [(s, b + float(m1)), (s, b + float(m2))]
+
+
+def _split_spanning(
+    owner: np.ndarray, labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, centres: list[tuple[float, float]]
+) -> None:
+    """Pieces that reach across the centres of two lines (lines that touch) are cut: each pixel goes to the
+    line whose centre is nearest (in place)."""
+    if len(centres) < 2:
+        return
+    lines = np.array(centres)
+    for label in keep:
+        x, y, cw, ch = stats[label, :4]
+        mid = x + cw / 2
+        inside = (lines[:, 0] * mid + lines[:, 1] > y) & (lines[:, 0] * mid + lines[:, 1] < y + ch)
+        if inside.sum() < 2:
+            continue
+        box = (slice(y, y + ch), slice(x, x + cw))
+        py, px = np.nonzero(labels[box] == label)
+        gx, gy = px + x, py + y
+        distance = np.abs(gy[:, None] - (lines[None, :, 0] * gx[:, None] + lines[None, :, 1]))
+        owner[gy, gx] = distance.argmin(axis=1) + 1
+
+
+def _drop_specks(owner: np.ndarray, letter: float) -> None:
+    """Lines with less ink than a tenth of a letter's square (a speck the profile mistook for a line) are no
+    lines: their pixels go back to 0 (in place)."""
+    totals = np.bincount(owner.ravel())
+    for k in np.flatnonzero(totals[1:] < 0.1 * letter * letter) + 1:
+        owner[owner == k] = 0
+
+
+def _ordered_layout(owner: np.ndarray, letter: float, skew: float, width: int) -> Layout:
+    """Lines renumbered in reading order (centre at the page's middle, top to bottom) with their geometry."""
+    ys, xs = np.nonzero(owner)
+    ids = owner[ys, xs]
+    order = np.argsort(ids, kind="stable")
+    ys, xs, ids = ys[order], xs[order], ids[order]
+    starts = np.searchsorted(ids, np.unique(ids))
+    bounds = [*starts.tolist(), len(ids)]
+    found = []
+    for a, b in itertools.pairwise(bounds):
+        found.append((int(ids[a]), line_geometry(xs[a:b], ys[a:b], letter, width)))
+    found.sort(key=lambda item: item[1].centre_y)
+    renumber = np.zeros(int(owner.max()) + 1, np.int32)
+    for new, (old, _) in enumerate(found, start=1):
+        renumber[old] = new
+    owner[:] = renumber[owner]
+    return Layout([geometry for _, geometry in found], owner, skew)
