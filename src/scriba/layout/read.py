@@ -1,0 +1,111 @@
+"""Read a page: find its lines, cut each out without its neighbours' ink, read them in one batch, place the words.
+
+``Recognizer.read_page`` calls :func:`read_page`. An image with one line (or none) is read whole, exactly as
+``Recognizer.read`` reads it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from scriba.data.images import ImageLike, load_image
+from scriba.data.normalize import crop_box, has_writing
+from scriba.layout.geometry import Box, LineGeometry
+from scriba.layout.page import Page, PageLine
+from scriba.layout.segment import Layout, find_lines
+from scriba.layout.words import char_frames, word_boxes
+
+if TYPE_CHECKING:
+    import torch
+
+    from scriba.recognizer import Reading, Recognizer
+
+CUT_MARGIN = 0.15  # paper kept around a line's box, as a fraction of its height (4 to 24 px)
+
+
+def cut_line(gray: np.ndarray, layout: Layout, index: int) -> tuple[np.ndarray, Box]:
+    """Line ``index`` of the page cut out: its box with a margin, other lines' ink painted over with paper.
+
+    Returns:
+        the uint8 (h, w) line image and where it was cut from, (x0, y0, x1, y1) in page pixels.
+    """
+    x0, y0, x1, y1 = layout.lines[index].box
+    pad = int(np.clip(CUT_MARGIN * (y1 - y0), 4, 24))
+    h, w = gray.shape
+    cut = (max(0, x0 - pad), max(0, y0 - pad), min(w, x1 + pad), min(h, y1 + pad))
+    region = (slice(cut[1], cut[3]), slice(cut[0], cut[2]))
+    image = gray[region].copy()
+    owner = layout.owner[region]
+    others = cv2.dilate(((owner != 0) & (owner != index + 1)).astype(np.uint8), np.ones((3, 3), np.uint8))
+    image[(others > 0) & (owner != index + 1)] = int(np.percentile(gray, 90))  # the paper's tone
+    return image, cut
+
+
+def _frame_span(recognizer: Recognizer, image: np.ndarray, cut: Box) -> tuple[float, float]:
+    """The page x of the first and last frame's edges: the model reads the cut whole, or cropped to its ink with
+    a margin of ``margin`` x the ink's height (normalizing preprocessing; its levelling and deslanting, a few
+    pixels, are not undone)."""
+    pre = recognizer.preprocessing
+    if not pre.normalize and pre.margin < 0:
+        return float(cut[0]), float(cut[2])
+    box = crop_box(image)
+    if box is None:
+        return float(cut[0]), float(cut[2])
+    top, bottom, left, right = box
+    pad = (pre.margin if pre.margin >= 0 else 0.1) * (bottom - top)
+    return cut[0] + left - pad, cut[0] + right + pad
+
+
+def _readings(
+    recognizer: Recognizer, prepared: list[np.ndarray], batch_size: int
+) -> list[tuple[Reading, torch.Tensor]]:
+    """Each input's reading (decoded as ``read`` decodes) and (T, C) log-probabilities, the network run once
+    (twice with test-time augmentation, whose reading combines variants)."""
+    from scriba.recognizer import Reading
+
+    log_probs = recognizer.log_probs(prepared, batch_size)
+    if recognizer.tta is not None:
+        return list(zip(recognizer.read_prepared(prepared, batch_size), log_probs, strict=True))
+    return [
+        (recognizer.decode_log_probs(lp) if has_writing(x) else Reading("", 0.0, []), lp)
+        for x, lp in zip(prepared, log_probs, strict=True)
+    ]
+
+
+def read_page(recognizer: Recognizer, image: ImageLike, batch_size: int = 32) -> Page:
+    """Read a page or paragraph image line by line (see :meth:`scriba.recognizer.Recognizer.read_page`).
+
+    Raises:
+        ImageError: missing, empty or undecodable image.
+        InputKindError: the model reads pen trajectories, not images.
+    """
+    gray = load_image(image)
+    h, w = gray.shape
+    name = str(image) if isinstance(image, str | Path) else None
+    layout = find_lines(gray)
+    if len(layout.lines) > 1:
+        cuts = [cut_line(gray, layout, i) for i in range(len(layout.lines))]
+        geometries = layout.lines
+    else:  # one line or none: the image as it is, read exactly as Recognizer.read reads it
+        cuts = [(gray, (0, 0, w, h))]
+        whole = LineGeometry((0, 0, w, h), [(0, 0), (w, 0), (w, h), (0, h)], [], h / 2)
+        geometries = layout.lines or [whole]
+    prepared = [recognizer.prepare(cut) for cut, _ in cuts]
+    lines = []
+    for k, ((reading, log_probs), (cut_image, cut), geometry) in enumerate(
+        zip(_readings(recognizer, prepared, batch_size), cuts, geometries, strict=True)
+    ):
+        ids = recognizer.charset.encode(reading.text, unknown="drop") if reading.text else []
+        spans = char_frames(log_probs, ids) if ids else None
+        words = []
+        if spans is not None:
+            ink = layout.owner == k + 1 if layout.lines else np.zeros((h, w), bool)
+            span = _frame_span(recognizer, cut_image, cut)
+            words = word_boxes(reading.text, ids, spans, log_probs.shape[0], span, ink, 0)
+        baseline = geometry.baseline or None
+        lines.append(PageLine(reading.text, reading.confidence, geometry.box, geometry.polygon, baseline, words))
+    return Page(lines, w, h, name)
