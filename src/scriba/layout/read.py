@@ -84,13 +84,22 @@ def read_page(recognizer: Recognizer, image: ImageLike, batch_size: int = 32) ->
         InputKindError: the model reads pen trajectories, not images.
     """
     gray = load_image(image)
+    name = Path(image).name if isinstance(image, str | Path) else None
+    return read_layout(recognizer, gray, find_lines(gray), batch_size, name)
+
+
+def read_layout(
+    recognizer: Recognizer, gray: np.ndarray, layout: Layout, batch_size: int = 32, name: str | None = None
+) -> Page:
+    """Read the lines ``layout`` found in the uint8 (H, W) image ``gray`` (``name``: the image file's name).
+
+    With one line or none, the image is read whole, exactly as ``Recognizer.read`` reads it.
+    """
     h, w = gray.shape
-    name = str(image) if isinstance(image, str | Path) else None
-    layout = find_lines(gray)
     if len(layout.lines) > 1:
         cuts = [cut_line(gray, layout, i) for i in range(len(layout.lines))]
         geometries = layout.lines
-    else:  # one line or none: the image as it is, read exactly as Recognizer.read reads it
+    else:
         cuts = [(gray, (0, 0, w, h))]
         whole = LineGeometry((0, 0, w, h), [(0, 0), (w, 0), (w, h), (0, h)], [], h / 2)
         geometries = layout.lines or [whole]
@@ -103,9 +112,10 @@ def read_page(recognizer: Recognizer, image: ImageLike, batch_size: int = 32) ->
         spans = char_frames(log_probs, ids) if ids else None
         words = []
         if spans is not None:
-            ink = layout.owner == k + 1 if layout.lines else np.zeros((h, w), bool)
+            y0, y1 = geometry.box[1], geometry.box[3]
+            ink = layout.owner[y0:y1] == k + 1 if layout.lines else np.zeros((h, w), bool)
             span = _frame_span(recognizer, cut_image, cut)
-            words = word_boxes(reading.text, ids, spans, log_probs.shape[0], span, ink, 0)
+            words = word_boxes(reading.text, ids, spans, log_probs.shape[0], span, ink, y0)
         baseline = geometry.baseline or None
         lines.append(PageLine(reading.text, reading.confidence, geometry.box, geometry.polygon, baseline, words))
     return Page(lines, w, h, name)

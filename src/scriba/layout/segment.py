@@ -47,6 +47,20 @@ class Layout:
     skew: float
 
 
+def is_page(layout: Layout) -> bool:
+    """Whether an image is clearly a page (read it as one) rather than a line, a word or a form field.
+
+    Three lines or more, of a median height of 16 px or more, on an image 100 px tall or more. Measured on
+    ../shared/data with :func:`find_lines`: the 1,842 `iam_lines` lines give 1 or 2 lines; 61 of the 564 Kaggle
+    name crops give 3 (a printed label, the name and pieces at the edges, ~10 px each, on crops under 75 px);
+    1 of the 3,900 `doctor` word crops gives 3 (69 px tall); the pages of benchmarks/bench_pages.py give 3 to
+    11 lines of at least 47 px.
+    """
+    if len(layout.lines) < 3 or layout.owner.shape[0] < 100:
+        return False
+    return float(np.median([line.box[3] - line.box[1] for line in layout.lines])) >= 16
+
+
 def find_ink(gray: np.ndarray) -> np.ndarray | None:
     """uint8 (H, W) dark-on-light -> uint8 0/1 ink mask with the paper's light evened out, ruled lines and
     specks removed; None for blank paper."""

@@ -61,8 +61,8 @@ def word_boxes(
 
     Args:
         x_range: the page x of the first frame's left edge and the last frame's right edge.
-        ink_rows: bool (H, W) ink of the line over the page's columns from x = 0, rows from ``y_offset``: a
-            word's y is its ink's extent over its columns (the line's extent where it has none).
+        ink_rows: bool (h, W) ink of the line over the page's columns from x = 0, rows from ``y_offset``: a
+            word's y is its ink's extent over its columns (the line's where it has none, all h rows without ink).
     """
     if len(text) != len(ids) or len(ids) != len(spans):
         return []
@@ -77,7 +77,8 @@ def word_boxes(
             rows = np.flatnonzero(ink_rows[:, max(0, x0) : max(x0 + 1, x1)].any(axis=1))
             if not len(rows):
                 rows = np.flatnonzero(ink_rows.any(axis=1))
-            y0, y1 = (int(rows[0]) + y_offset, int(rows[-1]) + 1 + y_offset) if len(rows) else (y_offset, y_offset)
+            top, bottom = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, ink_rows.shape[0])
+            y0, y1 = top + y_offset, bottom + y_offset
             peaks = np.array([max(s[2], 1e-9) for s in spans[start:end]])
             confidence = float(np.exp(np.log(peaks).mean()))
             words.append(PageWord(text[start:end], confidence, (x0, y0, x1, y1)))
