@@ -37,7 +37,7 @@ from scriba.metrics import edit_distance
 from scriba.recognizer import Recognizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from page_sets import PageSample, iam_lines_pages, ondb_pages  # noqa: E402
+from page_sets import PageSample, iam_lines_pages, ondb_pages
 
 REPO = Path(__file__).resolve().parents[1]
 
