@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -28,6 +29,9 @@ from scriba.layout.geometry import LineGeometry, line_geometry
 MAX_SKEW, SKEW_STEP = 6.0, 0.25  # degrees: scans and photos of a page are tilted a few degrees at most
 MAX_POINTS = 40_000  # ink pixels sampled for the skew and profile (their cost, not their answer)
 MIN_PEAK = 0.08  # a line's profile peak is at least this fraction of the tallest (a one-word line is ~0.15)
+SPLIT_APART = 0.4  # a line's components in two groups this many line spacings apart are two lines
+RUN_GAP = 4.0  # letters: a gap this wide in a line ends its run of writing (what lies beyond is another's)
+BEYOND_WEIGHT = 0.25  # how much a point's distance beyond a line's ends counts against it, vs. its distance across
 DIP = 0.8  # between two lines' peaks the profile falls below this fraction of the lower one
 
 
@@ -152,13 +156,18 @@ def find_lines(gray: np.ndarray) -> Layout:
     profile = _smooth(profile, max(1.5, letter / 3))
     peaks = find_peaks(profile, 0.6 * letter)
     spacing = float(np.median(np.diff(peaks))) if len(peaks) > 1 else 1.5 * letter
-    centres = [(slope, p - offset) for p in peaks]  # y = slope * x + intercept per line
+    # Each line: y = slope * x + intercept, over x0..x1 (where its components are; at first everywhere).
+    centres = [Centre(slope, p - offset, -math.inf, math.inf) for p in peaks]
     keep = np.flatnonzero(solid) + 1
     cx, cy, comp_areas = centroids[keep, 0], centroids[keep, 1], areas[keep - 1].astype(np.float64)
+    spans = np.stack([stats[keep, cv2.CC_STAT_LEFT], stats[keep, cv2.CC_STAT_LEFT] + stats[keep, cv2.CC_STAT_WIDTH]], 1)
     for step in range(6):
         assigned = _nearest_line(cx, cy, centres)
         groups = [(cx[assigned == k], cy[assigned == k], comp_areas[assigned == k]) for k in range(len(centres))]
-        centres = [_refit(*group, c, slope) for group, c in zip(groups, centres, strict=True)]
+        centres = [
+            _refit(*group, spans[assigned == k], c, slope, RUN_GAP * letter)
+            for k, (group, c) in enumerate(zip(groups, centres, strict=True))
+        ]
         if step in (2, 3):  # after the fits settle: two lines the profile saw as one (a faint one under a bold)
             assigned = _nearest_line(cx, cy, centres)
             groups = [(cx[assigned == k], cy[assigned == k], comp_areas[assigned == k]) for k in range(len(centres))]
@@ -172,36 +181,60 @@ def find_lines(gray: np.ndarray) -> Layout:
     return _ordered_layout(owner, letter, skew, w)
 
 
-def _nearest_line(cx: np.ndarray, cy: np.ndarray, centres: list[tuple[float, float]]) -> np.ndarray:
-    lines = np.array([[s * 1.0, b] for s, b in centres])  # (L, 2)
+class Centre(NamedTuple):
+    """A line's centre line ``y = slope * x + intercept`` and the x range ``x0..x1`` its writing covers."""
+
+    slope: float
+    intercept: float
+    x0: float
+    x1: float
+
+
+def _nearest_line(cx: np.ndarray, cy: np.ndarray, centres: list[Centre]) -> np.ndarray:
+    """(K,) the index of the line nearest each point: vertical distance to its centre line, plus a quarter of
+    the horizontal distance beyond the line's ends (the tail of a drifting line is not a short line's)."""
+    lines = np.array(centres)  # (L, 4)
     distance = np.abs(cy[:, None] - (lines[None, :, 0] * cx[:, None] + lines[None, :, 1]))
-    return np.asarray(distance.argmin(axis=1))
+    beyond = np.maximum(np.maximum(lines[None, :, 2] - cx[:, None], cx[:, None] - lines[None, :, 3]), 0)
+    return np.asarray((distance + BEYOND_WEIGHT * beyond).argmin(axis=1))
 
 
 def _refit(
-    cx: np.ndarray, cy: np.ndarray, weights: np.ndarray, centre: tuple[float, float], slope: float
-) -> tuple[float, float]:
-    """A line's centre refitted to its components (area-weighted least squares), its slope kept within 3 degrees
-    of the page's; the old centre where too few components or too short a span says anything."""
+    cx: np.ndarray,
+    cy: np.ndarray,
+    weights: np.ndarray,
+    spans: np.ndarray,
+    centre: Centre,
+    slope: float,
+    gap: float,
+) -> Centre:
+    """A line refitted to its components (centres ``cx``, ``cy``, areas ``weights``, (K, 2) x extents
+    ``spans``): its x range is the run of components (none more than ``gap`` px from the next) with the most
+    ink, its centre line the area-weighted least-squares fit to them, its slope within 3 degrees of the page's;
+    the old centre where there are none."""
     if len(cx) == 0:
         return centre
+    order = np.argsort(spans[:, 0], kind="stable")
+    reach = np.maximum.accumulate(spans[order, 1])
+    breaks = np.flatnonzero(spans[order[1:], 0] - reach[:-1] > gap) + 1
+    run = max(np.split(order, breaks), key=lambda r: float(weights[r].sum()))
+    x0, x1 = float(spans[run, 0].min()) - gap / 2, float(spans[run, 1].max()) + gap / 2
+    cx, cy, weights = cx[run], cy[run], weights[run]
     if len(cx) < 3 or np.ptp(cx) < 1e-3:
-        return slope, float(np.average(cy - slope * cx, weights=weights))
+        return Centre(slope, float(np.average(cy - slope * cx, weights=weights)), x0, x1)
     fitted = np.polyfit(cx, cy, 1, w=np.sqrt(weights))
     limit = math.tan(math.radians(3.0))
     s = float(np.clip(fitted[0], slope - limit, slope + limit))
-    return s, float(np.average(cy - s * cx, weights=weights))
+    return Centre(s, float(np.average(cy - s * cx, weights=weights)), x0, x1)
 
 
-def _split_double(
-    cx: np.ndarray, cy: np.ndarray, weights: np.ndarray, centre: tuple[float, float], spacing: float
-) -> list[tuple[float, float]]:
+def _split_double(cx: np.ndarray, cy: np.ndarray, weights: np.ndarray, centre: Centre, spacing: float) -> list[Centre]:
     """A line's centre, or two when its components' offsets from it fall into two groups (the best 2-means split)
     whose means are half a line spacing apart or more, with a gap of 0.15 spacing between them, each with at
     least 3 components and 15% of the ink."""
     if len(cx) < 6:
         return [centre]
-    s, b = centre
+    s, b = centre.slope, centre.intercept
     offsets = cy - (s * cx + b)
     order = np.argsort(offsets)
     d, wt = offsets[order], weights[order]
@@ -215,30 +248,36 @@ def _split_double(
             best, cut = spread, i
     m1, m2 = cwd[cut] / cw[cut], (total_d - cwd[cut]) / (total - cw[cut])
     clean = d[cut + 1] - d[cut] >= 0.15 * spacing  # a gap between the groups, not a spread of one
-    if not clean or m2 - m1 < 0.5 * spacing or min(cw[cut], total - cw[cut]) < 0.15 * total:
+    if not clean or m2 - m1 < SPLIT_APART * spacing or min(cw[cut], total - cw[cut]) < 0.15 * total:
         return [centre]
-    return [(s, b + float(m1)), (s, b + float(m2))]
+    xs = cx[order]
+    reach = np.ptp(xs)
+    if min(np.ptp(xs[: cut + 1]), np.ptp(xs[cut + 1 :])) < 0.25 * reach:  # each group runs along the line
+        return [centre]
+    return [centre._replace(intercept=b + float(m1)), centre._replace(intercept=b + float(m2))]
 
 
 def _split_spanning(
-    owner: np.ndarray, labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, centres: list[tuple[float, float]]
+    owner: np.ndarray, labels: np.ndarray, stats: np.ndarray, keep: np.ndarray, centres: list[Centre]
 ) -> None:
-    """Pieces that reach across the centres of two lines (lines that touch) are cut: each pixel goes to the
-    line whose centre is nearest (in place)."""
+    """Pieces that reach across the centres of two lines (lines that touch), where both lines' writing runs,
+    are cut: each pixel goes to the nearest of those lines' centres (in place)."""
     if len(centres) < 2:
         return
-    lines = np.array(centres)
+    lines = np.array(centres)  # (L, 4)
     for label in keep:
         x, y, cw, ch = stats[label, :4]
         mid = x + cw / 2
-        inside = (lines[:, 0] * mid + lines[:, 1] > y) & (lines[:, 0] * mid + lines[:, 1] < y + ch)
-        if inside.sum() < 2:
+        at = lines[:, 0] * mid + lines[:, 1]
+        inside = np.flatnonzero((at > y) & (at < y + ch) & (lines[:, 2] <= mid) & (mid <= lines[:, 3]))
+        if len(inside) < 2:
             continue
         box = (slice(y, y + ch), slice(x, x + cw))
         py, px = np.nonzero(labels[box] == label)
         gx, gy = px + x, py + y
-        distance = np.abs(gy[:, None] - (lines[None, :, 0] * gx[:, None] + lines[None, :, 1]))
-        owner[gy, gx] = distance.argmin(axis=1) + 1
+        spanned = lines[inside]
+        distance = np.abs(gy[:, None] - (spanned[None, :, 0] * gx[:, None] + spanned[None, :, 1]))
+        owner[gy, gx] = inside[distance.argmin(axis=1)] + 1
 
 
 def _drop_specks(owner: np.ndarray, letter: float) -> None:
