@@ -13,8 +13,9 @@ degrees) and IAM-OnDB `testset_t` forms rendered whole from their pen strokes. P
   lines are in order.
 - CER of the page read with ``read_page`` (each true line's text against the found line matched to it, empty
   if none; a found line matched to no true line counts all its characters as insertions) and of the same lines
-  cut by hand read with ``read`` (the `iam_lines` images; IAM-OnDB lines drawn alone), and their ratio
-  (target <= 1.1). Greedy decoding; ``--lm`` adds the model's default language model.
+  cut by hand from the page read with ``read`` (each line drawn alone on the page, turned with it, cut out
+  with 8 px of paper), and their ratio (target <= 1.1); for `iam_lines`, also the CER of the dataset's own
+  line images (upright, unturned). Greedy decoding; ``--lm`` adds the model's default language model.
 - time: ``read_page`` of the pages with 10 true lines against ``read`` of their 10 cut lines, warm, best of
   3 (target <= 1.5x).
 
@@ -71,16 +72,18 @@ class Tally:
     found_in_order: int = 0
     page_edits: int = 0
     cut_edits: int = 0
+    original_edits: int | None = None
     chars: int = 0
 
     def row(self, name: str) -> str:
         p, r = self.right / max(self.found, 1), self.right / max(self.true, 1)
         f1 = 2 * p * r / max(p + r, 1e-9)
         page_cer, cut_cer = self.page_edits / max(self.chars, 1), self.cut_edits / max(self.chars, 1)
+        original = "-" if self.original_edits is None else f"{self.original_edits / max(self.chars, 1):.4f}"
         return (
             f"| {name} | {self.pages} | {self.true} | {p:.4f} | {r:.4f} | {f1:.4f} | "
             f"{self.all_in_order / max(self.pages, 1):.1%} | {self.found_in_order / max(self.pages, 1):.1%} | "
-            f"{page_cer:.4f} | {cut_cer:.4f} | {page_cer / max(cut_cer, 1e-9):.3f} |"
+            f"{page_cer:.4f} | {cut_cer:.4f} | {page_cer / max(cut_cer, 1e-9):.3f} | {original} |"
         )
 
 
@@ -104,6 +107,10 @@ def score_page(tally: Tally, sample: PageSample, recognizer: Recognizer) -> None
         tally.page_edits += edit_distance(page.lines[i].text if i is not None else "", truth)
         tally.cut_edits += edit_distance(reading.text, truth)
         tally.chars += len(truth)
+    if sample.original_lines is not None:
+        originals = recognizer.read([sample.original_lines[j] for j in scored])
+        edits = sum(edit_distance(r.text, sample.texts[j] or "") for j, r in zip(scored, originals, strict=True))
+        tally.original_edits = (tally.original_edits or 0) + edits
     unmatched = set(range(len(found))) - set(order)
     tally.page_edits += sum(len(page.lines[i].text) for i in unmatched)
 
@@ -153,8 +160,9 @@ def main() -> None:
                 cv2.imwrite(str(Path(args.save) / f"{name.split()[0]}_{sample.name}.png"), sample.image)
     decoders = {"greedy": None, **({"default LM": "auto"} if args.lm else {})}
     print(f"model {args.model}, {torch.get_num_threads()} thread(s)\n")
-    print("| pages | decoding | n | lines | P | R | F1 | all in order | found in order | page CER | cut CER | ratio |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| pages | decoding | n | lines | P | R | F1 | all in order | found in order | page CER | cut CER | ratio "
+          "| line images CER |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     recognizers = {label: Recognizer.load(args.model, lm=lm) for label, lm in decoders.items()}
     for name, pages in sets.items():
         for label, recognizer in recognizers.items():

@@ -1,13 +1,13 @@
 """Pages with known lines, built from ../shared/data for benchmarks/bench_pages.py.
 
 - ``iam_lines_pages``: the lines of one `iam_lines` form with consecutive line numbers, stacked into a paragraph
-  as written (some touching: descenders over the next line), each indented a little, on a page with margins,
-  turned by up to 3 degrees.
+  as written (some touching: descenders over the next line), each indented a little, on a page with margins and
+  a little noise, two pages in three turned by up to 3 degrees.
 - ``ondb_pages``: IAM-OnDB forms rendered whole from their pen strokes (the lines sit where the writer wrote
   them on the whiteboard), every line's box known from its strokes.
 
-Each page comes with its lines cut by hand (the `iam_lines` image; the IAM-OnDB line drawn alone), the
-reference for the page's CER.
+Each page comes with its lines cut by hand (each line drawn alone on the page and cut out), the reference for
+the page's CER, and for `iam_lines` the dataset's own line images too.
 """
 
 from __future__ import annotations
@@ -31,13 +31,15 @@ Box = tuple[int, int, int, int]
 @dataclass
 class PageSample:
     """A page image (uint8 (H, W)), its lines' boxes (x0, y0, x1, y1) and texts in reading order (None: a line
-    not to score, e.g. IAM-OnDB's lines with #/* markers), and each line cut by hand."""
+    not to score, e.g. IAM-OnDB's lines with #/* markers), each line cut by hand from the page (drawn alone on
+    the page, turned with it, cut out with 8 px of paper) and, for `iam_lines`, the dataset's own line images."""
 
     name: str
     image: np.ndarray
     boxes: list[Box]
     texts: list[str | None]
     cut_lines: list[np.ndarray]
+    original_lines: list[np.ndarray] | None = None
 
 
 def _turn(page: np.ndarray, boxes: list[Box], angle: float, paper: int) -> tuple[np.ndarray, list[Box]]:
@@ -89,23 +91,38 @@ def iam_lines_pages(root: Path, split: str = "val", seed: int = 0) -> Iterator[P
         width = max(g.shape[1] + i for g, i in zip(lines, indents, strict=True)) + 2 * margin
         gaps = rng.integers(-14, 10, len(lines))  # negative: the line's crop overlaps the one above
         height = sum(g.shape[0] + int(d) for g, d in zip(lines, gaps, strict=True)) + 2 * margin
+        noise = rng.normal(0, 3, (height, width)).astype(np.float32)
         page = np.full((height, width), 245.0, np.float32)
+        alone = []  # each line on the page by itself: what a perfect hand would cut out of the page
         boxes: list[Box] = []
         y = margin
         for g, indent, gap in zip(lines, indents, gaps, strict=True):
             y = max(margin, y + int(gap))
             x = margin + int(indent)
-            page[y : y + g.shape[0], x : x + g.shape[1]] = np.minimum(page[y : y + g.shape[0], x : x + g.shape[1]], g)
+            region = (slice(y, y + g.shape[0]), slice(x, x + g.shape[1]))
+            page[region] = np.minimum(page[region], g)
+            paper = np.full((height, width), 245.0, np.float32)
+            paper[region] = g
+            alone.append(paper)
             top, bottom, left, right = crop_box(g.astype(np.uint8)) or (0, g.shape[0], 0, g.shape[1])
             boxes.append((x + left, y + top, x + right, y + bottom))
             y += g.shape[0]
-        page += rng.normal(0, 3, page.shape).astype(np.float32)
-        image = np.clip(page, 0, 255).astype(np.uint8)
         angle = 0.0 if k % 3 == 0 else float(rng.uniform(-3, 3))
+        image = _uint8(page + noise)
+        cut = [_uint8(paper + noise) for paper in alone]
         if angle:
-            image, boxes = _turn(image, boxes, angle, 245)
-        cut = [load_image(path) for path, _ in paragraph]
-        yield PageSample(paragraph[0][0].stem[:-3], image, boxes, [t for _, t in paragraph], cut)
+            image, turned_boxes = _turn(image, boxes, angle, 245)
+            cut = [_turn(c, boxes, angle, 245)[0] for c in cut]
+            boxes = turned_boxes
+        cut = [
+            c[max(0, y0 - 8) : y1 + 8, max(0, x0 - 8) : x1 + 8] for c, (x0, y0, x1, y1) in zip(cut, boxes, strict=True)
+        ]
+        originals = [load_image(path) for path, _ in paragraph]
+        yield PageSample(paragraph[0][0].stem[:-3], image, boxes, [t for _, t in paragraph], cut, originals)
+
+
+def _uint8(page: np.ndarray) -> np.ndarray:
+    return np.clip(page, 0, 255).astype(np.uint8)
 
 
 def _draw(strokes: list[np.ndarray], size: tuple[int, int], stroke: float, k: int = 3) -> np.ndarray:
