@@ -77,12 +77,12 @@ def find_ink(gray: np.ndarray) -> np.ndarray | None:
     flat = np.clip(gray.astype(np.float32) / np.maximum(paper, 1.0) * 255.0, 0, 255).astype(np.uint8)
     if int(flat.min()) > 200:
         return None
-    threshold, ink = cv2.threshold(flat, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    if threshold > 235:  # almost no ink: Otsu split the paper's grain; keep only clearly dark pixels
-        ink = (flat < 200).astype(np.uint8)
+    threshold, otsu = cv2.threshold(flat, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    # Almost no ink: Otsu split the paper's grain; keep only clearly dark pixels.
+    ink = (flat < 200).astype(np.uint8) if threshold > 235 else np.asarray(otsu)
     for kernel in ((max(60, w // 6), 1), (1, max(60, h // 6))):  # ruled lines, margins, form frames
         rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(kernel[::-1], np.uint8))
-        ink = ink & ~cv2.dilate(rules, np.ones((3, 3), np.uint8))
+        ink[cv2.dilate(rules, np.ones((3, 3), np.uint8)) > 0] = 0
     return ink if ink.any() else None
 
 
