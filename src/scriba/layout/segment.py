@@ -1,17 +1,19 @@
-"""Find the text lines of a page or paragraph image: classical, in a few array operations.
+"""Find the text lines of a page or paragraph image: classical, in a few array operations (~25-50 ms a page).
 
-1. Ink: the paper's light divided out (a grey-level closing), then Otsu's threshold; ruled lines (horizontal or
-   vertical runs far longer than any letter) and specks are removed.
-2. Skew: the angle (within +-MAX_SKEW degrees) whose horizontal projection of the ink is sharpest.
-3. Lines: peaks of the smoothed projection along that angle, at least ~half a line spacing apart (the spacing
-   is the profile's autocorrelation peak).
-4. Connected components join the line nearest their centre; each line's centre is then refitted as a straight
-   line through its components (lines on one page drift by different angles) and the components reassigned.
-   A component that spans the centres of two lines (touching lines) is split pixel by pixel.
+1. Ink (:func:`.profile.find_ink`): the paper's light divided out, Otsu's threshold, ruled lines removed.
+2. Skew: the angle within +-6 degrees whose horizontal projection of the ink is sharpest.
+3. Lines: peaks of the projection along that angle (smoothed over a third of a letter's height), at least
+   0.6 letter apart with the profile dipping below 0.8 of the lower peak between them.
+4. Connected components join the nearest line: vertical distance to its centre line, plus a quarter of their
+   distance beyond its ends. Each line is refitted to its components (its slope within 3 degrees of the page's,
+   its ends those of its main run of writing) and the components reassigned, six times; twice a line whose
+   components fall into two groups 0.4 line spacing apart or more is split in two (a small, faint line under
+   a bold one, which the projection showed as one peak).
+5. A component reaching across the centres of two lines where both run (touching lines) is cut pixel by pixel.
 
 The result is a :class:`Layout`: lines in reading order (top to bottom) with box, polygon and baseline, and the
 map of which ink pixel belongs to which line (to cut a line out without its neighbours' ascenders and
-descenders).
+descenders). Measured in docs/pages.md (benchmarks/bench_pages.py).
 """
 
 from __future__ import annotations
@@ -25,14 +27,11 @@ import cv2
 import numpy as np
 
 from scriba.layout.geometry import LineGeometry, line_geometry
+from scriba.layout.profile import estimate_skew, find_ink, find_peaks, sample_points, smooth
 
-MAX_SKEW, SKEW_STEP = 6.0, 0.25  # degrees: scans and photos of a page are tilted a few degrees at most
-MAX_POINTS = 40_000  # ink pixels sampled for the skew and profile (their cost, not their answer)
-MIN_PEAK = 0.08  # a line's profile peak is at least this fraction of the tallest (a one-word line is ~0.15)
 SPLIT_APART = 0.4  # a line's components in two groups this many line spacings apart are two lines
 RUN_GAP = 4.0  # letters: a gap this wide in a line ends its run of writing (what lies beyond is another's)
 BEYOND_WEIGHT = 0.25  # how much a point's distance beyond a line's ends counts against it, vs. its distance across
-DIP = 0.8  # between two lines' peaks the profile falls below this fraction of the lower one
 
 
 @dataclass
@@ -65,69 +64,6 @@ def is_page(layout: Layout) -> bool:
     return float(np.median([line.box[3] - line.box[1] for line in layout.lines])) >= 16
 
 
-def find_ink(gray: np.ndarray) -> np.ndarray | None:
-    """uint8 (H, W) dark-on-light -> uint8 0/1 ink mask with the paper's light evened out, ruled lines and
-    specks removed; None for blank paper."""
-    h, w = gray.shape
-    if int(gray.max()) - int(gray.min()) < 32:
-        return None
-    size = int(np.clip(min(h, w) // 25, 15, 61)) | 1  # wider than a pen stroke, narrower than a shadow
-    paper = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
-    paper = cv2.blur(paper, (size, size)).astype(np.float32)
-    flat = np.clip(gray.astype(np.float32) / np.maximum(paper, 1.0) * 255.0, 0, 255).astype(np.uint8)
-    if int(flat.min()) > 200:
-        return None
-    threshold, otsu = cv2.threshold(flat, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    # Almost no ink: Otsu split the paper's grain; keep only clearly dark pixels.
-    ink = (flat < 200).astype(np.uint8) if threshold > 235 else np.asarray(otsu)
-    for kernel in ((max(60, w // 6), 1), (1, max(60, h // 6))):  # ruled lines, margins, form frames
-        rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones(kernel[::-1], np.uint8))
-        ink[cv2.dilate(rules, np.ones((3, 3), np.uint8)) > 0] = 0
-    return ink if ink.any() else None
-
-
-def _sample(ys: np.ndarray, xs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    if len(xs) <= MAX_POINTS:
-        return xs.astype(np.float32), ys.astype(np.float32)
-    pick = rng.choice(len(xs), MAX_POINTS, replace=False)
-    return xs[pick].astype(np.float32), ys[pick].astype(np.float32)
-
-
-def estimate_skew(xs: np.ndarray, ys: np.ndarray, bin_size: float) -> float:
-    """Degrees (positive: lines fall to the right) whose projection of the points is sharpest: the largest
-    sum of squared histogram counts (bins of ``bin_size`` px); among near-ties, the one nearest 0."""
-    angles = np.arange(-MAX_SKEW, MAX_SKEW + 1e-6, SKEW_STEP)
-    scores = []
-    for angle in angles:
-        projected = ys - math.tan(math.radians(angle)) * xs
-        counts = np.bincount(((projected - projected.min()) / bin_size).astype(np.int64))
-        scores.append(float(np.square(counts.astype(np.float64)).sum()))
-    best = np.asarray(scores)
-    near = np.flatnonzero(best >= best.max() * 0.995)
-    return float(angles[near[np.argmin(np.abs(angles[near]))]])
-
-
-def _smooth(profile: np.ndarray, sigma: float) -> np.ndarray:
-    radius = max(1, int(3 * sigma))
-    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    return np.convolve(profile, kernel / kernel.sum(), mode="same")
-
-
-def find_peaks(profile: np.ndarray, distance: float, dip: float = DIP) -> list[int]:
-    """Indices of the profile's line peaks, in increasing order: local maxima at least MIN_PEAK of the highest,
-    taken highest first, each kept when every taller kept peak is at least ``distance`` away with a valley
-    between them below ``dip`` times this peak (a shoulder of a tall line is no line of its own)."""
-    inner = (profile[1:-1] >= profile[:-2]) & (profile[1:-1] > profile[2:])
-    candidates = np.flatnonzero(inner) + 1
-    candidates = candidates[profile[candidates] >= MIN_PEAK * profile.max()]
-    kept: list[int] = []
-    for i in candidates[np.argsort(-profile[candidates], kind="stable")]:
-        i = int(i)
-        if all(abs(i - k) >= distance and profile[min(i, k) : max(i, k)].min() < dip * profile[i] for k in kept):
-            kept.append(i)
-    return sorted(kept)
-
-
 def find_lines(gray: np.ndarray) -> Layout:
     """The text lines of a uint8 (H, W) dark-on-light image, in reading order (top to bottom).
 
@@ -147,13 +83,13 @@ def find_lines(gray: np.ndarray) -> Layout:
     big = areas >= max(8.0, float(np.percentile(areas[solid], 50)))
     letter = float(np.median(heights[big]))
     ys, xs = np.nonzero(np.isin(labels, np.flatnonzero(solid) + 1))
-    xs_s, ys_s = _sample(ys, xs, np.random.default_rng(0))
+    xs_s, ys_s = sample_points(ys, xs, np.random.default_rng(0))
     skew = estimate_skew(xs_s, ys_s, max(2.0, letter / 4))
     slope = math.tan(math.radians(skew))
     offset = float(slope * w) if slope > 0 else 0.0
     projected = ys_s - slope * xs_s + offset
     profile = np.bincount(projected.astype(np.int64), minlength=int(h + abs(slope) * w + 2)).astype(np.float64)
-    profile = _smooth(profile, max(1.5, letter / 3))
+    profile = smooth(profile, max(1.5, letter / 3))
     peaks = find_peaks(profile, 0.6 * letter)
     spacing = float(np.median(np.diff(peaks))) if len(peaks) > 1 else 1.5 * letter
     # Each line: y = slope * x + intercept, over x0..x1 (where its components are; at first everywhere).
