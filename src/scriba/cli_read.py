@@ -96,7 +96,10 @@ def read_files(
                 if Path(path).is_dir():
                     raise ImageError(f"{path}: a folder without image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
                 if not isinstance(reader, Recognizer):  # an ensemble's members each prepare their own later
-                    prepared.append(load_image(path))
+                    image = load_image(path)
+                    if emit_page is not None:
+                        _refuse_page(image, path)
+                    prepared.append(image)
                 elif emit_page is not None and not reader.reads_pen:
                     image = load_image(path)
                     page = _page_or_none(reader, image, path, batch_size)
@@ -123,6 +126,19 @@ def read_files(
             else:
                 emit(path, found[path])
     return failed
+
+
+def _refuse_page(image: np.ndarray, path: str) -> None:
+    """An ensemble reads lines only: an image that is clearly a page is an error, not one garbage line.
+
+    Raises:
+        ImageError: the image is a page (see ``is_page``).
+    """
+    from scriba.layout.segment import find_lines, is_page
+
+    layout = find_lines(image)
+    if is_page(layout):
+        raise ImageError(f"{path} looks like a page ({len(layout.lines)} lines): read it with one model and --page")
 
 
 def _page_or_none(reader: Recognizer, image: np.ndarray, path: str, batch_size: int) -> Page | None:

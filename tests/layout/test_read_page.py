@@ -120,3 +120,10 @@ def test_word_boxes_of_the_english_model_lie_on_the_words() -> None:
         for word, (x0, x1) in zip(line.words, spans, strict=True):
             assert x0 <= (word.box[0] + word.box[2]) / 2 <= x1, (word, x0, x1)
     assert checked >= 2
+
+
+def test_an_ensemble_refuses_a_page(tiny_model: Path, page_files: dict[str, Path], capsys) -> None:
+    code, out, err = run(capsys, "read", str(page_files["page"]), str(page_files["line"]), "--model", str(tiny_model),
+                         "--ensemble", str(tiny_model))  # fmt: skip
+    assert_failed_files(code, err, ("page.png", "looks like a page (6 lines)", "--page"))
+    assert out.startswith(f"{page_files['line']}\t")
