@@ -31,6 +31,7 @@ from scriba.layout.profile import estimate_skew, find_ink, find_peaks, sample_po
 
 SPLIT_APART = 0.4  # a line's components in two groups this many line spacings apart are two lines
 RUN_GAP = 4.0  # letters: a gap this wide in a line ends its run of writing (what lies beyond is another's)
+STRAY_OFF = 0.5  # line spacings: a piece this much farther from a line's centre than one it is stacked on
 BEYOND_WEIGHT = 0.25  # how much a point's distance beyond a line's ends counts against it, vs. its distance across
 
 
@@ -108,6 +109,12 @@ def find_lines(gray: np.ndarray) -> Layout:
             assigned = _nearest_line(cx, cy, centres)
             groups = [(cx[assigned == k], cy[assigned == k], comp_areas[assigned == k]) for k in range(len(centres))]
             centres = [part for g, c in zip(groups, centres, strict=True) for part in _split_double(*g, c, spacing)]
+            assigned = _nearest_line(cx, cy, centres)
+            centres = [
+                part
+                for k, c in enumerate(centres)
+                for part in _split_stray(*_members(assigned == k, cx, cy, comp_areas, spans), c, spacing, letter)
+            ]
     assigned = _nearest_line(cx, cy, centres)
     lut = np.zeros(count, np.int32)
     lut[keep] = assigned + 1
@@ -124,6 +131,10 @@ class Centre(NamedTuple):
     intercept: float
     x0: float
     x1: float
+
+
+def _members(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    return tuple(a[mask] for a in arrays)
 
 
 def _nearest_line(cx: np.ndarray, cy: np.ndarray, centres: list[Centre]) -> np.ndarray:
@@ -191,6 +202,39 @@ def _split_double(cx: np.ndarray, cy: np.ndarray, weights: np.ndarray, centre: C
     if min(np.ptp(xs[: cut + 1]), np.ptp(xs[cut + 1 :])) < 0.25 * reach:  # each group runs along the line
         return [centre]
     return [centre._replace(intercept=b + float(m1)), centre._replace(intercept=b + float(m2))]
+
+
+def _split_stray(
+    cx: np.ndarray,
+    cy: np.ndarray,
+    weights: np.ndarray,
+    spans: np.ndarray,
+    centre: Centre,
+    spacing: float,
+    letter: float,
+) -> list[Centre]:
+    """A line's centre, plus one for writing stacked under (or over) it: pieces of writing (not dots: a fifth of
+    the median piece's ink or more) that share half their width with a piece of the line nearer its centre and
+    STRAY_OFF line spacings or more above (below) them (a short last line, a word or two, tucked under a long
+    one: the projection shows it as no peak of its own). Kept when they hold 5% of the line's ink or more."""
+    if len(cx) < 2:
+        return [centre]
+    offsets = cy - (centre.slope * cx + centre.intercept)
+    big = np.flatnonzero(weights >= 0.2 * float(np.median(weights)))
+    widths = spans[:, 1] - spans[:, 0]
+    stray = np.zeros(len(cx), bool)
+    for i in big:
+        overlap = np.minimum(spans[big, 1], spans[i, 1]) - np.maximum(spans[big, 0], spans[i, 0])
+        shared = overlap >= 0.5 * np.minimum(widths[big], widths[i])
+        apart = np.sign(offsets[i]) * (offsets[i] - offsets[big]) >= STRAY_OFF * spacing
+        stray[i] = bool((shared & apart & (np.abs(offsets[i]) > np.abs(offsets[big]))).any())
+    extra = []
+    for side in (1.0, -1.0):
+        group = stray & (np.sign(offsets) == side)
+        if float(weights[group].sum()) >= 0.05 * float(weights.sum()):
+            mean = float(np.average(offsets[group], weights=weights[group]))
+            extra.append(centre._replace(intercept=centre.intercept + mean))
+    return [centre, *extra]
 
 
 def _split_spanning(
