@@ -6,9 +6,10 @@
    0.6 letter apart with the profile dipping below 0.8 of the lower peak between them.
 4. Connected components join the nearest line: vertical distance to its centre line, plus a quarter of their
    distance beyond its ends. Each line is refitted to its components (its slope within 3 degrees of the page's,
-   its ends those of its main run of writing) and the components reassigned, six times; twice a line whose
+   its ends those of its main run of writing) and the components reassigned, six times. Twice, a line whose
    components fall into two groups 0.4 line spacing apart or more is split in two (a small, faint line under
-   a bold one, which the projection showed as one peak).
+   a bold one, which the projection showed as one peak), and writing stacked half a spacing under (or over)
+   the line's other writing over the same stretch becomes a line of its own (a short last line, a word or two).
 5. A component reaching across the centres of two lines where both run (touching lines) is cut pixel by pixel.
 
 The result is a :class:`Layout`: lines in reading order (top to bottom) with box, polygon and baseline, and the
