@@ -6,7 +6,6 @@ still read, and the exit status is then 1.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +33,7 @@ def read_page_files(
     (``scan.png`` -> ``scan.page.xml``) and a line says where. ``as_json`` prints one JSON list of the pages
     instead. Returns the exit status: 1 when any file failed, else 0.
     """
-    from scriba.layout.writers import output_path, render_page
+    from scriba.layout.writers import dump_json, output_path, render_page
 
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)
@@ -65,7 +64,7 @@ def read_page_files(
             lines = len(page.lines)
             print(f"{path}\t{lines} line{'' if lines == 1 else 's'}\t{target}", flush=True)
     if as_json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print(dump_json(rows))
     return 1 if failed else 0
 
 

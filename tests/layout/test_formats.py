@@ -25,7 +25,8 @@ XLINK_STUB = """<?xml version="1.0"?>
 
 
 def sample_page() -> Page:
-    """Two lines, one with words and characters XML must escape, one without words or baseline."""
+    """Two lines, one with words and characters XML must escape, one without words or baseline whose text looks
+    like a JSON list."""
     first = PageLine(
         'Tom & "Jerry" <3 café',
         0.91,
@@ -40,7 +41,7 @@ def sample_page() -> Page:
             PageWord("café", 0.99, (310, 24, 410, 66)),
         ],
     )
-    second = PageLine("", 0.0, (12, 90, 300, 130), [(12, 90), (300, 90), (300, 130), (12, 130)])
+    second = PageLine("see [1,  2]", 0.0, (12, 90, 300, 130), [(12, 90), (300, 90), (300, 130), (12, 130)])
     return Page([first, second], 640, 480, "scan.png")
 
 
@@ -114,6 +115,12 @@ def test_alto_is_valid_and_reads_back(schemas) -> None:
         assert float(string.get("WC")) == pytest.approx(word.confidence, abs=1e-4)
 
 
+def test_a_line_read_as_nothing_is_valid(schemas) -> None:
+    page = Page([PageLine("", 0.0, (0, 0, 50, 20), [(0, 0), (50, 0), (50, 20), (0, 20)])], 100, 50, "x.png")
+    schemas[0].validate(render_page(page, "page"))
+    schemas[1].validate(render_page(page, "alto"))
+
+
 def test_an_empty_page_is_valid(schemas) -> None:
     empty = Page([], 100, 50, None)
     schemas[0].validate(render_page(empty, "page"))
@@ -122,8 +129,11 @@ def test_an_empty_page_is_valid(schemas) -> None:
 
 def test_json_round_trip() -> None:
     page = sample_page()
-    data = json.loads(render_page(page, "json"))
-    assert data["text"] == 'Tom & "Jerry" <3 café\n'
+    document = render_page(page, "json")
+    assert '"box": [10, 20, 410, 70],' in document  # boxes and points on one line each
+    assert '"baseline": [[10, 60], [409, 58]],' in document
+    data = json.loads(document)
+    assert data["text"] == 'Tom & "Jerry" <3 café\nsee [1,  2]'
     back = Page.from_dict(data)
     assert back.text == page.text and back.width == page.width and back.image == page.image
     for a, b in zip(back.lines, page.lines, strict=True):
@@ -137,7 +147,7 @@ def test_json_round_trip() -> None:
 
 
 def test_text_and_unknown_format() -> None:
-    assert render_page(sample_page(), "text") == 'Tom & "Jerry" <3 café\n\n'
+    assert render_page(sample_page(), "text") == 'Tom & "Jerry" <3 café\nsee [1,  2]\n'
     with pytest.raises(ValueError, match="format must be one of"):
         render_page(sample_page(), "hocr")  # type: ignore[arg-type]
 

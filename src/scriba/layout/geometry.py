@@ -44,7 +44,8 @@ def line_geometry(xs: np.ndarray, ys: np.ndarray, letter: float, page_width: int
     for left, right, t, b in zip(lefts.tolist(), rights.tolist(), top.tolist(), bottom.tolist(), strict=True):
         upper += [(left, t), (right, t)]
         lower += [(left, b + 1), (right, b + 1)]
-    polygon = upper + lower[::-1]
+    ring = upper + lower[::-1]
+    polygon = [p for i, p in enumerate(ring) if i == 0 or p != ring[i - 1]]  # no point twice in a row
     if np.ptp(xs) > 0:
         slope, intercept = np.polyfit(xs.astype(np.float64), ys.astype(np.float64), 1)
     else:

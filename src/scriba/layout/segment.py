@@ -97,26 +97,17 @@ def find_lines(gray: np.ndarray) -> Layout:
     # Each line: y = slope * x + intercept, over x0..x1 (where its components are; at first everywhere).
     centres = [Centre(slope, p - offset, -math.inf, math.inf) for p in peaks]
     keep = np.flatnonzero(solid) + 1
-    cx, cy, comp_areas = centroids[keep, 0], centroids[keep, 1], areas[keep - 1].astype(np.float64)
-    spans = np.stack([stats[keep, cv2.CC_STAT_LEFT], stats[keep, cv2.CC_STAT_LEFT] + stats[keep, cv2.CC_STAT_WIDTH]], 1)
+    left, width = stats[keep, cv2.CC_STAT_LEFT], stats[keep, cv2.CC_STAT_WIDTH]
+    pieces = Pieces(centroids[keep, 0], centroids[keep, 1], areas[keep - 1].astype(np.float64), left, left + width)
     for step in range(6):
-        assigned = _nearest_line(cx, cy, centres)
-        groups = [(cx[assigned == k], cy[assigned == k], comp_areas[assigned == k]) for k in range(len(centres))]
-        centres = [
-            _refit(*group, spans[assigned == k], c, slope, RUN_GAP * letter)
-            for k, (group, c) in enumerate(zip(groups, centres, strict=True))
-        ]
+        owners = pieces.nearest(centres)
+        centres = [_refit(pieces[owners == k], c, slope, RUN_GAP * letter) for k, c in enumerate(centres)]
         if step in (2, 3):  # after the fits settle: two lines the profile saw as one (a faint one under a bold)
-            assigned = _nearest_line(cx, cy, centres)
-            groups = [(cx[assigned == k], cy[assigned == k], comp_areas[assigned == k]) for k in range(len(centres))]
-            centres = [part for g, c in zip(groups, centres, strict=True) for part in _split_double(*g, c, spacing)]
-            assigned = _nearest_line(cx, cy, centres)
-            centres = [
-                part
-                for k, c in enumerate(centres)
-                for part in _split_stray(*_members(assigned == k, cx, cy, comp_areas, spans), c, spacing, letter)
-            ]
-    assigned = _nearest_line(cx, cy, centres)
+            owners = pieces.nearest(centres)
+            centres = [part for k, c in enumerate(centres) for part in _split_double(pieces[owners == k], c, spacing)]
+            owners = pieces.nearest(centres)
+            centres = [part for k, c in enumerate(centres) for part in _split_stray(pieces[owners == k], c, spacing)]
+    assigned = pieces.nearest(centres)
     lut = np.zeros(count, np.int32)
     lut[keep] = assigned + 1
     owner = lut[labels]
@@ -134,8 +125,26 @@ class Centre(NamedTuple):
     x1: float
 
 
-def _members(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    return tuple(a[mask] for a in arrays)
+@dataclass
+class Pieces:
+    """Connected components of ink: centres ``cx``, ``cy``, ``areas`` (pixels) and x extents ``left``..``right``,
+    each (K,)."""
+
+    cx: np.ndarray
+    cy: np.ndarray
+    areas: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+    def __getitem__(self, mask: np.ndarray) -> Pieces:
+        return Pieces(self.cx[mask], self.cy[mask], self.areas[mask], self.left[mask], self.right[mask])
+
+    def __len__(self) -> int:
+        return len(self.cx)
+
+    def nearest(self, centres: list[Centre]) -> np.ndarray:
+        """(K,) the index of each piece's line: see :func:`_nearest_line`."""
+        return _nearest_line(self.cx, self.cy, centres)
 
 
 def _nearest_line(cx: np.ndarray, cy: np.ndarray, centres: list[Centre]) -> np.ndarray:
@@ -147,27 +156,18 @@ def _nearest_line(cx: np.ndarray, cy: np.ndarray, centres: list[Centre]) -> np.n
     return np.asarray((distance + BEYOND_WEIGHT * beyond).argmin(axis=1))
 
 
-def _refit(
-    cx: np.ndarray,
-    cy: np.ndarray,
-    weights: np.ndarray,
-    spans: np.ndarray,
-    centre: Centre,
-    slope: float,
-    gap: float,
-) -> Centre:
-    """A line refitted to its components (centres ``cx``, ``cy``, areas ``weights``, (K, 2) x extents
-    ``spans``): its x range is the run of components (none more than ``gap`` px from the next) with the most
-    ink, its centre line the area-weighted least-squares fit to them, its slope within 3 degrees of the page's;
-    the old centre where there are none."""
-    if len(cx) == 0:
+def _refit(pieces: Pieces, centre: Centre, slope: float, gap: float) -> Centre:
+    """A line refitted to its pieces: its x range is the run of pieces (none more than ``gap`` px from the next)
+    with the most ink, its centre line the area-weighted least-squares fit to them, its slope within 3 degrees
+    of the page's; the old centre where there are none."""
+    if len(pieces) == 0:
         return centre
-    order = np.argsort(spans[:, 0], kind="stable")
-    reach = np.maximum.accumulate(spans[order, 1])
-    breaks = np.flatnonzero(spans[order[1:], 0] - reach[:-1] > gap) + 1
-    run = max(np.split(order, breaks), key=lambda r: float(weights[r].sum()))
-    x0, x1 = float(spans[run, 0].min()) - gap / 2, float(spans[run, 1].max()) + gap / 2
-    cx, cy, weights = cx[run], cy[run], weights[run]
+    order = np.argsort(pieces.left, kind="stable")
+    reach = np.maximum.accumulate(pieces.right[order])
+    breaks = np.flatnonzero(pieces.left[order[1:]] - reach[:-1] > gap) + 1
+    run = pieces[max(np.split(order, breaks), key=lambda r: float(pieces.areas[r].sum()))]
+    x0, x1 = float(run.left.min()) - gap / 2, float(run.right.max()) + gap / 2
+    cx, cy, weights = run.cx, run.cy, run.areas
     if len(cx) < 3 or np.ptp(cx) < 1e-3:
         return Centre(slope, float(np.average(cy - slope * cx, weights=weights)), x0, x1)
     fitted = np.polyfit(cx, cy, 1, w=np.sqrt(weights))
@@ -176,10 +176,11 @@ def _refit(
     return Centre(s, float(np.average(cy - s * cx, weights=weights)), x0, x1)
 
 
-def _split_double(cx: np.ndarray, cy: np.ndarray, weights: np.ndarray, centre: Centre, spacing: float) -> list[Centre]:
+def _split_double(pieces: Pieces, centre: Centre, spacing: float) -> list[Centre]:
     """A line's centre, or two when its components' offsets from it fall into two groups (the best 2-means split)
     whose means are half a line spacing apart or more, with a gap of 0.15 spacing between them, each with at
     least 3 components and 15% of the ink."""
+    cx, cy, weights = pieces.cx, pieces.cy, pieces.areas
     if len(cx) < 6:
         return [centre]
     s, b = centre.slope, centre.intercept
@@ -205,27 +206,20 @@ def _split_double(cx: np.ndarray, cy: np.ndarray, weights: np.ndarray, centre: C
     return [centre._replace(intercept=b + float(m1)), centre._replace(intercept=b + float(m2))]
 
 
-def _split_stray(
-    cx: np.ndarray,
-    cy: np.ndarray,
-    weights: np.ndarray,
-    spans: np.ndarray,
-    centre: Centre,
-    spacing: float,
-    letter: float,
-) -> list[Centre]:
+def _split_stray(pieces: Pieces, centre: Centre, spacing: float) -> list[Centre]:
     """A line's centre, plus one for writing stacked under (or over) it: pieces of writing (not dots: a fifth of
     the median piece's ink or more) that share half their width with a piece of the line nearer its centre and
     STRAY_OFF line spacings or more above (below) them (a short last line, a word or two, tucked under a long
     one: the projection shows it as no peak of its own). Kept when they hold 5% of the line's ink or more."""
-    if len(cx) < 2:
+    if len(pieces) < 2:
         return [centre]
-    offsets = cy - (centre.slope * cx + centre.intercept)
+    weights = pieces.areas
+    offsets = pieces.cy - (centre.slope * pieces.cx + centre.intercept)
     big = np.flatnonzero(weights >= 0.2 * float(np.median(weights)))
-    widths = spans[:, 1] - spans[:, 0]
-    stray = np.zeros(len(cx), bool)
+    widths = pieces.right - pieces.left
+    stray = np.zeros(len(pieces), bool)
     for i in big:
-        overlap = np.minimum(spans[big, 1], spans[i, 1]) - np.maximum(spans[big, 0], spans[i, 0])
+        overlap = np.minimum(pieces.right[big], pieces.right[i]) - np.maximum(pieces.left[big], pieces.left[i])
         shared = overlap >= 0.5 * np.minimum(widths[big], widths[i])
         apart = np.sign(offsets[i]) * (offsets[i] - offsets[big]) >= STRAY_OFF * spacing
         stray[i] = bool((shared & apart & (np.abs(offsets[i]) > np.abs(offsets[big]))).any())
