@@ -314,6 +314,8 @@ def _read_pages(args: argparse.Namespace) -> int:
 
     if args.ink or args.data or args.ensemble:
         raise ScribaError("--page reads page images with one model: drop --ink, --data and --ensemble")
+    if args.crop or args.crop_margin is not None:
+        raise ScribaError("--page cuts each line out itself: drop --crop")
     if not args.images:
         raise ScribaError("--page needs image paths or folders to read")
     if args.json and (args.format or args.out):

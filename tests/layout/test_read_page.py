@@ -90,6 +90,8 @@ def test_cli_page_usage_errors(tiny_model: Path, page_files: dict[str, Path], ca
     assert_one_line_error(code, err, "--page needs image paths")
     code, _, err = run(capsys, "read", "--page", str(page_files["page"]), "--ensemble", str(tiny_model))
     assert_one_line_error(code, err, "drop --ink, --data and --ensemble")
+    code, _, err = run(capsys, "read", "--page", str(page_files["page"]), "--crop")
+    assert_one_line_error(code, err, "drop --crop")
     with pytest.raises(SystemExit) as exit_info:
         run(capsys, "read", "--page", str(page_files["page"]), "--format", "hocr")
     assert exit_info.value.code == 2
