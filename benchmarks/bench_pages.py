@@ -3,9 +3,10 @@
     python benchmarks/bench_pages.py [--model english] [--data ../shared/data] [--limit 0] [--lm]
                                      [--threads 1] [--save DIR]
 
-Two sets of pages with known lines (benchmarks/page_sets.py): paragraphs stacked from the `iam_lines` `val`
-forms (consecutive line numbers, some lines touching, margins, every page but each third turned by up to 3
-degrees) and IAM-OnDB `testset_t` forms rendered whole from their pen strokes. Per set:
+Three sets of pages with known lines (benchmarks/page_sets.py): paragraphs stacked from the `iam_lines` `val`
+forms (consecutive line numbers, some lines touching, margins, two pages in three turned by up to 3 degrees),
+IAM-OnDB `testset_t` forms rendered whole from their pen strokes, and the same forms as careless photos (uneven
+light, grey paper, blur, noise, JPEG at quality 40, turned by up to 3 degrees). Per set:
 
 - line detection: a found line is right when its box overlaps a true line's at IoU >= 0.5 (one to one,
   best first); precision, recall, F1 (issue 36's target: F1 >= 0.98).
@@ -150,6 +151,7 @@ def main() -> None:
     sets = {
         "iam_lines val paragraphs": list(iam_lines_pages(data / "iam_lines")),
         "IAM-OnDB testset_t forms": list(ondb_pages(data / "iam_ondb")),
+        "IAM-OnDB testset_t forms, photographed": list(ondb_pages(data / "iam_ondb", photographed=True)),
     }
     if args.limit:
         sets = {name: pages[: args.limit] for name, pages in sets.items()}

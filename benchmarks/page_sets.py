@@ -136,9 +136,41 @@ def _draw(strokes: list[np.ndarray], size: tuple[int, int], stroke: float, k: in
     return cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA)
 
 
-def ondb_pages(root: Path, split: str = "testset_t", band: float = 32.0) -> Iterator[PageSample]:
+def photograph(page: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """A page as a careless photo or scan would give it, the same for the same ``seed``: light falling off to
+    75% across the page in a random direction, grey paper, blur (sigma 0.8 px), noise (sigma 6 grey levels) and
+    JPEG at quality 40; then turned by -3..3 degrees. Returns the uint8 image, the (2, 3) turn (to move boxes
+    with) and the angle."""
+    rng = np.random.default_rng(seed)
+    h, w = page.shape
+    direction = rng.uniform(0, 2 * np.pi)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ramp = xs * np.cos(direction) / w + ys * np.sin(direction) / h
+    light = 1.0 - 0.25 * (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+    paper = page.astype(np.float32) * (235.0 / 255.0) * light
+    paper = cv2.GaussianBlur(paper, (0, 0), 0.8) + rng.normal(0, 6, page.shape).astype(np.float32)
+    ok, jpeg = cv2.imencode(".jpg", np.clip(paper, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 40])
+    assert ok
+    image = cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE)
+    angle = float(rng.uniform(-3, 3))
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    turned = cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=int(np.median(image)))
+    return turned, matrix, angle
+
+
+def _moved(box: Box, matrix: np.ndarray) -> Box:
+    x0, y0, x1, y1 = box
+    corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], np.float64) @ matrix.T
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
+    return int(lo[0]), int(lo[1]), int(np.ceil(hi[0])), int(np.ceil(hi[1]))
+
+
+def ondb_pages(
+    root: Path, split: str = "testset_t", band: float = 32.0, photographed: bool = False
+) -> Iterator[PageSample]:
     """IAM-OnDB forms rendered whole (see the module's docstring): scaled so that the lines' median 5th-95th
-    percentile band of y is ``band`` px, pen 2.6 px, 30 px of paper around the writing."""
+    percentile band of y is ``band`` px, pen 2.6 px, 30 px of paper around the writing; ``photographed``: each
+    page and each line drawn alone on it made into the same careless photo (:func:`photograph`)."""
     with np.load(root / "strokes.npz") as data:
         points, offsets, ids = data["points"], data["line_offsets"], data["line_ids"]
     index = {str(line_id): i for i, line_id in enumerate(ids)}
@@ -158,13 +190,20 @@ def ondb_pages(root: Path, split: str = "testset_t", band: float = 32.0) -> Iter
         placed = [[(s - origin) * scale for s in ink] for ink in inks]
         extent = (everything.max(axis=0) - origin) * scale + 30
         size = (int(extent[0]), int(extent[1]))
+        seed = int.from_bytes(form.encode()[-4:], "little")
         image = _draw([s for ink in placed for s in ink], size, 2.6)
+        if photographed:
+            image, matrix, _ = photograph(image, seed)
         boxes, cut = [], []
         for ink in placed:
             pts = np.concatenate(ink)
             (x0, y0), (x1, y1) = np.floor(pts.min(axis=0) - 1.3), np.ceil(pts.max(axis=0) + 1.3)
-            boxes.append((int(x0), int(y0), int(x1), int(y1)))
+            box: Box = (int(x0), int(y0), int(x1), int(y1))
             alone = _draw(ink, size, 2.6)
-            pad = 8
-            cut.append(alone[max(0, int(y0) - pad) : int(y1) + pad, max(0, int(x0) - pad) : int(x1) + pad])
+            if photographed:
+                alone, _, _ = photograph(alone, seed)
+                box = _moved(box, matrix)
+            boxes.append(box)
+            x0, y0, x1, y1 = box
+            cut.append(alone[max(0, y0 - 8) : y1 + 8, max(0, x0 - 8) : x1 + 8])
         yield PageSample(form, image, boxes, [t for _, t in rows], cut)
