@@ -98,10 +98,17 @@ def find_lines(gray: np.ndarray) -> Layout:
     centres = [Centre(slope, p - offset, -math.inf, math.inf) for p in peaks]
     keep = np.flatnonzero(solid) + 1
     left, width = stats[keep, cv2.CC_STAT_LEFT], stats[keep, cv2.CC_STAT_WIDTH]
-    pieces = Pieces(centroids[keep, 0], centroids[keep, 1], areas[keep - 1].astype(np.float64), left, left + width)
+    pieces = Pieces(
+        centroids[keep, 0],
+        centroids[keep, 1],
+        areas[keep - 1].astype(np.float64),
+        left,
+        left + width,
+        heights[keep - 1],
+    )
     for step in range(6):
         owners = pieces.nearest(centres)
-        centres = [_refit(pieces[owners == k], c, slope, RUN_GAP * letter) for k, c in enumerate(centres)]
+        centres = [_refit(pieces[owners == k], c, slope, RUN_GAP, letter) for k, c in enumerate(centres)]
         if step in (2, 3):  # after the fits settle: two lines the profile saw as one (a faint one under a bold)
             owners = pieces.nearest(centres)
             centres = [part for k, c in enumerate(centres) for part in _split_double(pieces[owners == k], c, spacing)]
@@ -127,17 +134,20 @@ class Centre(NamedTuple):
 
 @dataclass
 class Pieces:
-    """Connected components of ink: centres ``cx``, ``cy``, ``areas`` (pixels) and x extents ``left``..``right``,
-    each (K,)."""
+    """Connected components of ink: centres ``cx``, ``cy``, ``areas`` (pixels), x extents ``left``..``right`` and
+    ``heights``, each (K,)."""
 
     cx: np.ndarray
     cy: np.ndarray
     areas: np.ndarray
     left: np.ndarray
     right: np.ndarray
+    heights: np.ndarray
 
     def __getitem__(self, mask: np.ndarray) -> Pieces:
-        return Pieces(self.cx[mask], self.cy[mask], self.areas[mask], self.left[mask], self.right[mask])
+        return Pieces(
+            self.cx[mask], self.cy[mask], self.areas[mask], self.left[mask], self.right[mask], self.heights[mask]
+        )
 
     def __len__(self) -> int:
         return len(self.cx)
@@ -156,12 +166,15 @@ def _nearest_line(cx: np.ndarray, cy: np.ndarray, centres: list[Centre]) -> np.n
     return np.asarray((distance + BEYOND_WEIGHT * beyond).argmin(axis=1))
 
 
-def _refit(pieces: Pieces, centre: Centre, slope: float, gap: float) -> Centre:
-    """A line refitted to its pieces: its x range is the run of pieces (none more than ``gap`` px from the next)
-    with the most ink, its centre line the area-weighted least-squares fit to them, its slope within 3 degrees
-    of the page's; the old centre where there are none."""
+def _refit(pieces: Pieces, centre: Centre, slope: float, run_gap: float, letter: float) -> Centre:
+    """A line refitted to its pieces: its x range is the run of pieces (none more than ``run_gap`` of the line's
+    own letter heights from the next: lines of small and large writing share a page) with the most ink, its centre
+    line the area-weighted least-squares fit to them, its slope within 3 degrees of the page's; the old centre
+    where there are none. ``letter``: the page's letter height, for a line of too few pieces to have its own."""
     if len(pieces) == 0:
         return centre
+    big = pieces.areas >= 0.5 * float(np.median(pieces.areas))
+    gap = run_gap * (float(np.median(pieces.heights[big])) if big.sum() >= 3 else letter)
     order = np.argsort(pieces.left, kind="stable")
     reach = np.maximum.accumulate(pieces.right[order])
     breaks = np.flatnonzero(pieces.left[order[1:]] - reach[:-1] > gap) + 1
