@@ -32,6 +32,9 @@ from scriba.layout.profile import estimate_skew, find_ink, find_peaks, sample_po
 
 SPLIT_APART = 0.4  # a line's components in two groups this many line spacings apart are two lines
 RUN_GAP = 4.0  # letters: a gap this wide in a line ends its run of writing (what lies beyond is another's)
+STRAY_INK = (
+    0.15  # share of a line's ink that writing stacked under it needs (chosen on iam_lines train, IAM-OnDB testset_v)
+)
 STRAY_OFF = 0.5  # line spacings: a piece this much farther from a line's centre than one it is stacked on
 BEYOND_WEIGHT = 0.25  # how much a point's distance beyond a line's ends counts against it, vs. its distance across
 
@@ -239,7 +242,7 @@ def _split_stray(pieces: Pieces, centre: Centre, spacing: float) -> list[Centre]
     extra = []
     for side in (1.0, -1.0):
         group = stray & (np.sign(offsets) == side)
-        if float(weights[group].sum()) >= 0.05 * float(weights.sum()):
+        if float(weights[group].sum()) >= STRAY_INK * float(weights.sum()):
             mean = float(np.average(offsets[group], weights=weights[group]))
             extra.append(centre._replace(intercept=centre.intercept + mean))
     return [centre, *extra]
