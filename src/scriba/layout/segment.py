@@ -226,7 +226,7 @@ def _split_stray(pieces: Pieces, centre: Centre, spacing: float) -> list[Centre]
     """A line's centre, plus one for writing stacked under (or over) it: pieces of writing (not dots: a fifth of
     the median piece's ink or more) that share half their width with a piece of the line nearer its centre and
     STRAY_OFF line spacings or more above (below) them (a short last line, a word or two, tucked under a long
-    one: the projection shows it as no peak of its own). Kept when they hold 5% of the line's ink or more."""
+    one: the projection shows it as no peak of its own). Kept when they hold STRAY_INK of the line's ink or more."""
     if len(pieces) < 2:
         return [centre]
     weights = pieces.areas
