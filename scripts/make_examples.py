@@ -1,5 +1,6 @@
 """Render the example images shipped in examples/ (handwriting fonts from PyPI, OFL-licensed): English
-words and a line for the `english` model, and names on a form field in examples/names/ for the `names` model.
+words and a line for the `english` model, names on a form field in examples/names/ for the `names` model, and
+a short handwritten note in examples/pages/ for ``scriba read --page``.
 
 Usage: python scripts/make_examples.py [OUT_DIR]
 """
@@ -34,6 +35,30 @@ NAMES = [
     ("DUPONT.png", "DUPONT", "shadows-into-light"),
 ]
 
+# A note of four lines, written a little downhill (1.5 degrees), read with ``scriba read --page``.
+PAGE = [
+    "Dear Ann, thank you for the",
+    "lovely flowers. They are still",
+    "on my table and smell",
+    "wonderful. See you soon!",
+]
+
+
+def render_page(lines: list[str], font: str = "caveat", angle: float = -1.5) -> np.ndarray:
+    """The lines written one under another on a page with wide margins, turned ``angle`` degrees: uint8 (H, W)."""
+    rows = [render_text(text, font=font, size=48, seed=20 + k) for k, text in enumerate(lines)]
+    width = max(r.shape[1] for r in rows) + 120
+    page = np.full((sum(r.shape[0] - 12 for r in rows) + 160, width), 255, np.uint8)
+    y = 70
+    for k, row in enumerate(rows):
+        x = 60 + 10 * (k % 2)
+        region = (slice(y, y + row.shape[0]), slice(x, x + row.shape[1]))
+        page[region] = np.minimum(page[region], row)
+        y += row.shape[0] - 12  # lines close together, as people write them
+    h, w = page.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    return cv2.warpAffine(page, turn, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+
 
 def write_labels(path: Path, examples: list[tuple[str, str, str]]) -> None:
     """A path,text table (quoted where a text holds a comma)."""
@@ -57,7 +82,12 @@ def main() -> None:
         image, _ = generator.sample(np.random.default_rng(100 + i))
         cv2.imwrite(str(names / name), image)
     write_labels(names / "labels.csv", NAMES)
-    print(f"wrote {len(EXAMPLES)} images to {out} and {len(NAMES)} names to {names}, each with labels.csv")
+    pages = out / "pages"
+    pages.mkdir(exist_ok=True)
+    cv2.imwrite(str(pages / "note.png"), render_page(PAGE))
+    (pages / "note.txt").write_text("\n".join(PAGE) + "\n", encoding="utf-8")
+    print(f"wrote {len(EXAMPLES)} images to {out} and {len(NAMES)} names to {names}, each with labels.csv, "
+          f"and a note of {len(PAGE)} lines to {pages}")  # fmt: skip
 
 
 if __name__ == "__main__":

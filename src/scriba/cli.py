@@ -272,6 +272,8 @@ def _read(args: argparse.Namespace) -> int:
         raise ScribaError("--data --index shows one model's reading: drop --ensemble")
     from scriba.cli_read import expand_paths, read_image_files
 
+    if args.page or args.format or args.out:
+        return _read_pages(args)
     crop = args.crop_margin if args.crop_margin is not None else (0.1 if args.crop else None)
     if crop is not None and not 0 <= crop <= 2:
         raise ScribaError(f"--crop-margin must be within 0..2 (a fraction of the writing's height), got {crop}")
@@ -303,6 +305,28 @@ def _read(args: argparse.Namespace) -> int:
         plot_sample_grid([display_image(record, image)], [reading.text], [record.text], Path(args.save), columns=1)
         print(f"image: {args.save}")
     return 0
+
+
+def _read_pages(args: argparse.Namespace) -> int:
+    """``scriba read --page`` (``--format`` and ``--out`` imply it): each image read as a page."""
+    from scriba.cli_page import read_page_files
+    from scriba.cli_read import expand_paths
+
+    if args.ink or args.data or args.ensemble:
+        raise ScribaError("--page reads page images with one model: drop --ink, --data and --ensemble")
+    if args.crop or args.crop_margin is not None:
+        raise ScribaError("--page cuts each line out itself: drop --crop")
+    if not args.images:
+        raise ScribaError("--page needs image paths or folders to read")
+    if args.json and (args.format or args.out):
+        raise ScribaError("--json prints the pages' JSON: drop --format and --out (or use --format json)")
+    from scriba.recognizer import Recognizer
+
+    recognizer = _load_reader(args)
+    if not isinstance(recognizer, Recognizer):  # --ensemble was refused above
+        raise ScribaError("--page reads with one model")
+    paths = list(expand_paths(args.images, args.recursive))
+    return read_page_files(recognizer, paths, args.format or "text", args.out, args.batch_size, args.json)
 
 
 def _with_lexicon(recognizer: Recognizer, args: argparse.Namespace) -> Recognizer:
@@ -541,6 +565,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backend_argument(read)
     _add_decoding_arguments(read)
     _add_lexicon_arguments(read)
+    from scriba.layout.writers import PAGE_FORMATS
+
+    read.add_argument(
+        "--page",
+        action="store_true",
+        help="read each image as a page or paragraph: find its lines, read them in reading order, print the text "
+        "(without --page, an image that is clearly a page of 3 lines or more is read as one, with a note)",
+    )
+    read.add_argument(
+        "--format",
+        choices=PAGE_FORMATS,
+        help="with --page: text (printed), or write json, page (PAGE XML 2019) or alto (ALTO 4) beside each "
+        "image (scan.png -> scan.json, scan.page.xml, scan.alto.xml) or into --out; implies --page",
+    )
+    read.add_argument("--out", metavar="DIR", help="with --page: write the --format files into DIR; implies --page")
     read.add_argument("--index", type=int, help="with --data: the item to show with its truth")
     read.add_argument("--save", help="with --data: save the item's image with truth and prediction (PNG)")
     read.add_argument(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from scriba.data.records import Record
     from scriba.ensemble import Ensemble
+    from scriba.layout.page import Page
     from scriba.recognizer import Reading, Recognizer
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".pgm", ".ppm", ".pbm"})
@@ -76,9 +77,11 @@ def read_files(
     paths: Sequence[str],
     batch_size: int,
     emit: Callable[[str, Reading], None],
+    emit_page: Callable[[str, Page], None] | None = None,
 ) -> int:
     """Read image files one batch at a time, calling ``emit`` for each reading in order; returns the number
-    of files that failed (each reported on stderr)."""
+    of files that failed (each reported on stderr). With ``emit_page``, an image that is clearly a page
+    (:func:`scriba.layout.segment.is_page`) is read line by line and given to it instead (one model only)."""
     from scriba.data.images import load_image
     from scriba.data.records import Record
     from scriba.recognizer import Recognizer
@@ -87,30 +90,72 @@ def read_files(
     for start in range(0, len(paths), batch_size):
         good: list[str] = []
         prepared: list[np.ndarray] = []
+        pages: dict[str, Page] = {}
         for path in paths[start : start + batch_size]:
             try:
                 if Path(path).is_dir():
                     raise ImageError(f"{path}: a folder without image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
-                # A recognizer prepares the image here; an ensemble's members each prepare their own later.
-                prepared.append(reader.prepare(path) if isinstance(reader, Recognizer) else load_image(path))
+                if not isinstance(reader, Recognizer):  # an ensemble's members each prepare their own later
+                    image = load_image(path)
+                    if emit_page is not None:
+                        _refuse_page(image, path)
+                    prepared.append(image)
+                elif emit_page is not None and not reader.reads_pen:
+                    image = load_image(path)
+                    page = _page_or_none(reader, image, path, batch_size)
+                    if page is not None:
+                        pages[path] = page
+                    else:
+                        prepared.append(reader.prepare(image))
+                else:
+                    prepared.append(reader.prepare(path))
                 good.append(path)
             except (ImageError, OSError) as err:  # this file; a model that reads no images fails the call
                 failed += 1
                 report_failure(path, err)
-        if not good:
-            continue
-        if isinstance(reader, Recognizer):
+        lines = [p for p in good if p not in pages]
+        readings: list[Reading] = []
+        if lines and isinstance(reader, Recognizer):
             readings = reader.read_prepared(prepared, batch_size)
-        else:
-            readings = reader.read_records([Record(None, image=Path(p)) for p in good], batch_size)
-        for path, reading in zip(good, readings, strict=True):
-            emit(path, reading)
+        elif lines:
+            readings = reader.read_records([Record(None, image=Path(p)) for p in lines], batch_size)
+        found = dict(zip(lines, readings, strict=True))
+        for path in good:
+            if path in pages and emit_page is not None:
+                emit_page(path, pages[path])
+            else:
+                emit(path, found[path])
     return failed
+
+
+def _refuse_page(image: np.ndarray, path: str) -> None:
+    """An ensemble reads lines only: an image that is clearly a page is an error, not one garbage line.
+
+    Raises:
+        ImageError: the image is a page (see ``is_page``).
+    """
+    from scriba.layout.segment import find_lines, is_page
+
+    layout = find_lines(image)
+    if is_page(layout):
+        raise ImageError(f"{path} looks like a page ({len(layout.lines)} lines): read it with one model and --page")
+
+
+def _page_or_none(reader: Recognizer, image: np.ndarray, path: str, batch_size: int) -> Page | None:
+    """The image read as a page if it clearly is one (three lines or more, see ``is_page``), else None."""
+    from scriba.layout.read import read_layout
+    from scriba.layout.segment import find_lines, is_page
+
+    layout = find_lines(image)
+    return read_layout(reader, image, layout, batch_size, Path(path).name) if is_page(layout) else None
 
 
 def read_image_files(reader: Recognizer | Ensemble, paths: Sequence[str], batch_size: int, as_json: bool) -> int:
     """``scriba read`` of image files: print each reading (text, or a JSON list at the end); exit status 1 when
-    any file failed, else 0."""
+    any file failed, else 0. An image that is clearly a page is read line by line, with a note on stderr:
+    ``path:k`` rows for its lines (JSON: its text and lines)."""
+    from scriba.cli_page import note_page, page_row, print_page_lines
+
     rows: list[dict[str, Any]] = []
 
     def emit(path: str, reading: Reading) -> None:
@@ -119,7 +164,14 @@ def read_image_files(reader: Recognizer | Ensemble, paths: Sequence[str], batch_
         else:
             print_reading(path, reading)
 
-    failed = read_files(reader, paths, batch_size, emit)
+    def emit_page(path: str, page: Page) -> None:
+        note_page(path, page)
+        if as_json:
+            rows.append(page_row(path, page))
+        else:
+            print_page_lines(path, page)
+
+    failed = read_files(reader, paths, batch_size, emit, emit_page)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     return 1 if failed else 0

@@ -33,6 +33,7 @@ from scriba.decoding import (
 from scriba.decoding.rescore import rescore
 from scriba.decoding.settings import AUTO, DecodingSettings, LmChoice, make_beam_search
 from scriba.errors import InputKindError, ModelFileError
+from scriba.layout.page import Page
 from scriba.model_file import ModelFile, load_model_file
 from scriba.shipped import available, resolve, shipped_dirs
 
@@ -276,6 +277,24 @@ class Recognizer:
         if isinstance(images, str | Path | bytes | np.ndarray) or not isinstance(images, Sequence):
             images = [images]
         return self.read_prepared([self.prepare(image) for image in images], batch_size)
+
+    def read_page(self, image: ImageLike, batch_size: int = 32) -> Page:
+        """Read a page or paragraph: its lines found (:func:`scriba.layout.segment.find_lines`), each cut out
+        and all read in one batch, decoded as :meth:`read` decodes; words placed by the CTC alignment.
+        An image of one line reads as :meth:`read` reads it. See :mod:`scriba.layout.read`.
+
+        Raises:
+            ImageError: missing, empty or undecodable image.
+            InputKindError: the model reads pen trajectories, not images.
+        """
+        from scriba.layout.read import read_page
+
+        return read_page(self, image, batch_size)
+
+    def decode_log_probs(self, log_probs: torch.Tensor) -> Reading:
+        """The reading of one input's (T, C) log-probabilities (:meth:`log_probs`), decoded as :meth:`read`
+        decodes an input without test-time augmentation (beam search with the LM, lexicon, or greedy)."""
+        return self.reading_of(self._decode([log_probs]))
 
     def read_ink(self, ink: Ink) -> Reading:
         """Read one pen trajectory: a list of (K, 2) strokes (x, y; y downward; any unit)."""
