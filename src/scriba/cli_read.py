@@ -134,8 +134,10 @@ def _refuse_page(image: np.ndarray, path: str) -> None:
     Raises:
         ImageError: the image is a page (see ``is_page``).
     """
-    from scriba.layout.segment import find_lines, is_page
+    from scriba.layout.segment import find_lines, is_page, may_be_page
 
+    if not may_be_page(image):
+        return
     layout = find_lines(image)
     if is_page(layout):
         raise ImageError(f"{path} looks like a page ({len(layout.lines)} lines): read it with one model and --page")
@@ -144,8 +146,10 @@ def _refuse_page(image: np.ndarray, path: str) -> None:
 def _page_or_none(reader: Recognizer, image: np.ndarray, path: str, batch_size: int) -> Page | None:
     """The image read as a page if it clearly is one (three lines or more, see ``is_page``), else None."""
     from scriba.layout.read import read_layout
-    from scriba.layout.segment import find_lines, is_page
+    from scriba.layout.segment import find_lines, is_page, may_be_page
 
+    if not may_be_page(image):
+        return None
     layout = find_lines(image)
     return read_layout(reader, image, layout, batch_size, Path(path).name) if is_page(layout) else None
 
