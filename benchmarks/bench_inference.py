@@ -1,7 +1,8 @@
-"""Inference speed of the shipped models on this CPU: images/second at batch 1 and batch 32.
+"""Inference speed of the shipped models on this CPU: images/second at batch 1 and batch 32 (``--batch-sizes``).
 
     python benchmarks/bench_inference.py [--models english names] [--threads 0] [--repeat 3] [--tta] [--lexicon F]
                                          [--precision fp32 bf16] [--ink] [--no-lm] [--backend torch onnx]
+                                         [--batch-sizes 1 32]
 
 Times ``Recognizer.read`` end to end on image files (decode, preprocess, network, decoding: with the model's
 language model where its file names one, ``+lm`` in the table, else greedy; ``--no-lm``: greedy), the
@@ -99,6 +100,7 @@ def main() -> None:
     parser.add_argument("--precision", nargs="+", default=["fp32"], choices=PRECISIONS, help="network precisions")
     parser.add_argument("--ink", action="store_true", help="read pen trajectories instead of image files")
     parser.add_argument("--no-lm", action="store_true", help="greedy decoding (default: each model's own LM)")
+    parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 32], help="batch sizes to time")
     parser.add_argument("--backend", nargs="+", default=["torch"], choices=["torch", "onnx"], help="network runtimes")
     args = parser.parse_args()
     if args.threads:
@@ -129,7 +131,7 @@ def main() -> None:
                 # no network-only time apart from that.
                 from_ink = isinstance(recognizer.tta, PenTestTimeAugmentation)
                 read(items[:8]) if from_ink else recognizer.read_prepared(prepared[:8])  # warm-up
-                for batch in (1, 32):
+                for batch in args.batch_sizes:
                     end_to_end = best_rate(partial(read, items, batch), len(items), args.repeat)
                     net = partial(recognizer.read_prepared, prepared, batch)
                     network = "-" if from_ink else f"{best_rate(net, len(items), args.repeat):.1f}"

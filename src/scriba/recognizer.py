@@ -39,7 +39,8 @@ from scriba.shipped import available, resolve, shipped_dirs
 
 # oneDNN (torch's CPU convolutions) keeps the kernels it built for each input shape, 1,024 by default, with their
 # buffers: reading 1,500 scanned lines of as many widths grew from 0.9 to 1.9 GB. 16 keeps memory flat (0.66-0.71
-# GB) at the same speed. Read when oneDNN first runs, so setting it here (before any reading) is in time.
+# GB) at the same speed on lines; batches of 32 words, read again and again in benchmarks/bench_inference.py, are
+# ~12% slower (the ONNX backend is unaffected). Read when oneDNN first runs: setting it here is in time.
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "16")
 
 DEFAULT_MODEL = "english"
