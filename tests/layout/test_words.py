@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from scriba.charset import Charset
-from scriba.layout.words import char_frames, word_boxes
+from scriba.decoding.ctc import ctc_char_spans
+from scriba.layout.words import word_boxes
 from tests.log_probs import frames
 
 CHARSET = Charset("ab ")
@@ -17,7 +18,7 @@ def test_char_frames_follow_the_best_path() -> None:
     rows = [{"a": 0.9}, {"a": 0.8}, {}, {"b": 0.95}, {}, {" ": 0.9}, {}, {"a": 0.7}]
     lp = frames(CHARSET, rows)
     ids = CHARSET.encode("ab a")
-    spans = char_frames(lp, ids)
+    spans = ctc_char_spans(lp, ids)
     assert spans is not None
     assert [(a, b) for a, b, _ in spans] == [(0, 1), (3, 3), (5, 5), (7, 7)]
     assert [p for _, _, p in spans] == pytest.approx([0.9, 0.95, 0.9, 0.7], abs=1e-3)
@@ -25,8 +26,8 @@ def test_char_frames_follow_the_best_path() -> None:
 
 def test_char_frames_of_a_text_too_long_for_the_frames() -> None:
     lp = frames(CHARSET, [{"a": 0.9}, {"a": 0.9}])
-    assert char_frames(lp, CHARSET.encode("aa")) is None  # a repeat needs a blank between: 3 frames
-    assert char_frames(lp, []) == []
+    assert ctc_char_spans(lp, CHARSET.encode("aa")) is None  # a repeat needs a blank between: 3 frames
+    assert ctc_char_spans(lp, []) == []
 
 
 def test_word_boxes_map_frames_to_page_x_and_ink_to_y() -> None:

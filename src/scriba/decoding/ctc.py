@@ -65,8 +65,18 @@ def ctc_char_confidences(log_probs: torch.Tensor, ids: Sequence[int]) -> list[fl
     """Each character's peak probability on the best (Viterbi) CTC alignment of ``ids`` to (T, C) frames.
 
     What greedy decoding reports for its own reading, for any given text (e.g. a lexicon entry); None
-    when the text cannot fit the frames. A few lines of numpy: the trellis is (T, 2L+1) and T is a
-    few hundred at most, so a library (torchaudio, absent here) would not be faster.
+    when the text cannot fit the frames.
+    """
+    spans = ctc_char_spans(log_probs, ids)
+    return None if spans is None else [peak for _, _, peak in spans]
+
+
+def ctc_char_spans(log_probs: torch.Tensor, ids: Sequence[int]) -> list[tuple[int, int, float]] | None:
+    """For each character of ``ids``: (first frame, last frame, peak probability) on the best (Viterbi) CTC
+    alignment to the (T, C) log-probabilities; None when the text cannot fit the frames.
+
+    A few lines of numpy: the trellis is (T, 2L+1) and T is a few hundred at most, so a library (torchaudio,
+    absent here) would not be faster.
     """
     lp = log_probs.detach().float().cpu().numpy()
     frames, n = lp.shape[0], len(ids)
@@ -86,16 +96,14 @@ def ctc_char_confidences(log_probs: torch.Tensor, ids: Sequence[int]) -> list[fl
         options = np.stack([stay, step, jump])
         back[t] = options.argmax(0)
         score = options.max(0) + lp[t, states]
-    end = 2 * n if score[2 * n] >= score[2 * n - 1] else 2 * n - 1
-    if not np.isfinite(score[end]):
+    state = 2 * n if score[2 * n] >= score[2 * n - 1] else 2 * n - 1
+    if not np.isfinite(score[state]):
         return None
-    peaks = [0.0] * n
-    state = end
+    spans: list[list[float]] = [[frames, -1, 0.0] for _ in range(n)]
     for t in range(frames - 1, -1, -1):
         if state % 2 == 1:
-            peaks[state // 2] = max(peaks[state // 2], float(np.exp(lp[t, states[state]])))
+            span = spans[state // 2]
+            span[0], span[1] = min(span[0], t), max(span[1], t)
+            span[2] = max(span[2], float(np.exp(lp[t, states[state]])))
         state -= int(back[t, state])
-    return peaks
-
-
-__all__ = ["ctc_char_confidences", "ctc_log_likelihoods", "summed_scores"]
+    return [(int(first), int(last), peak) for first, last, peak in spans]

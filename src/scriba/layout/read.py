@@ -14,10 +14,11 @@ import numpy as np
 
 from scriba.data.images import ImageLike, load_image
 from scriba.data.normalize import crop_box, has_writing
+from scriba.decoding.ctc import ctc_char_spans
 from scriba.layout.geometry import Box, LineGeometry
 from scriba.layout.page import Page, PageLine
 from scriba.layout.segment import Layout, find_lines
-from scriba.layout.words import char_frames, word_boxes
+from scriba.layout.words import word_boxes
 
 if TYPE_CHECKING:
     import torch
@@ -122,7 +123,7 @@ def read_layout(
         zip(_readings(recognizer, prepared, batch_size), cuts, geometries, strict=True)
     ):
         ids = recognizer.charset.encode(reading.text, unknown="drop") if reading.text else []
-        spans = char_frames(log_probs, ids) if ids else None
+        spans = ctc_char_spans(log_probs, ids) if ids else None
         words = []
         if spans is not None:
             y0, y1 = geometry.box[1], geometry.box[3]

@@ -5,47 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
-from scriba.charset import BLANK
 from scriba.layout.page import PageWord
-
-
-def char_frames(log_probs: torch.Tensor, ids: Sequence[int]) -> list[tuple[int, int, float]] | None:
-    """For each character of ``ids``: (first frame, last frame, peak probability) on the best (Viterbi) CTC
-    alignment to the (T, C) log-probabilities; None when the text cannot fit the frames.
-
-    The same trellis as :func:`scriba.decoding.ctc.ctc_char_confidences` ((T, 2L+1), a few ms a line),
-    keeping every frame's state instead of the peaks only.
-    """
-    lp = log_probs.detach().float().cpu().numpy()
-    frames, n = lp.shape[0], len(ids)
-    if n == 0:
-        return []
-    states = np.full(2 * n + 1, BLANK, np.int64)
-    states[1::2] = ids
-    skip = np.zeros(2 * n + 1, bool)
-    skip[3::2] = states[3::2] != states[1:-2:2]
-    score = np.full(2 * n + 1, -np.inf)
-    score[:2] = lp[0, states[:2]]
-    back = np.zeros((frames, 2 * n + 1), np.int8)  # 0: stay, 1: from the previous state, 2: skip a blank
-    for t in range(1, frames):
-        step = np.concatenate([[-np.inf], score[:-1]])
-        jump = np.where(skip, np.concatenate([[-np.inf, -np.inf], score[:-2]]), -np.inf)
-        options = np.stack([score, step, jump])
-        back[t] = options.argmax(0)
-        score = options.max(0) + lp[t, states]
-    state = 2 * n if score[2 * n] >= score[2 * n - 1] else 2 * n - 1
-    if not np.isfinite(score[state]):
-        return None
-    spans: list[list[float]] = [[frames, -1, 0.0] for _ in range(n)]
-    for t in range(frames - 1, -1, -1):
-        if state % 2 == 1:
-            span = spans[state // 2]
-            span[0], span[1] = min(span[0], t), max(span[1], t)
-            span[2] = max(span[2], float(np.exp(lp[t, states[state]])))
-        state -= int(back[t, state])
-    return [(int(a), int(b), p) for a, b, p in spans]
 
 
 def word_boxes(
