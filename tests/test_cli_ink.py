@@ -75,3 +75,13 @@ def test_bad_ink_file_fails_before_the_model_loads(capsys, tmp_path: Path) -> No
 def test_ink_and_images_together_is_an_error(capsys, tmp_path: Path, ink_files: list[str]) -> None:
     code, _, err = run(capsys, "read", "image.png", "--ink", ink_files[0])
     assert_one_line_error(code, err, "--ink")
+
+
+def test_ink_files_given_as_images_are_read_as_ink(capsys, tiny_model: Path, ink_files: list[str]) -> None:
+    code, with_flag, _ = run(capsys, "read", "--ink", *ink_files, "--model", str(tiny_model))
+    assert code == 0
+    code, without, err = run(capsys, "read", *ink_files, "--model", str(tiny_model))
+    assert code == 0, err
+    assert without == with_flag and "cannot decode" not in err
+    code, _, err = run(capsys, "read", ink_files[0], "examples/hello.png", "--model", str(tiny_model))
+    assert_one_line_error(code, err, "separate calls")

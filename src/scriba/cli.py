@@ -268,6 +268,14 @@ def _read(args: argparse.Namespace) -> int:
 
     if args.ink:
         return _read_ink_files(args)
+    from scriba.data.inkio import INK_SUFFIXES
+
+    inks = [p for p in args.images if Path(p).suffix.lower() in INK_SUFFIXES]
+    if inks and not args.data:  # ink files named like images: read as ink (as --ink does)
+        if len(inks) < len(args.images):
+            raise ScribaError("ink files (.inkml, .json) and images in one call: read them in separate calls")
+        args.ink, args.images = inks, []
+        return _read_ink_files(args)
     if args.data and args.ensemble:
         raise ScribaError("--data --index shows one model's reading: drop --ensemble")
     from scriba.cli_read import expand_paths, read_image_files
