@@ -23,7 +23,7 @@ import numpy as np
 
 from scriba.data.images import load_image
 from scriba.data.ink import split_strokes
-from scriba.data.normalize import crop_box
+from scriba.data.normalize import crop_box, rotation
 
 Box = tuple[int, int, int, int]
 
@@ -44,13 +44,8 @@ class PageSample:
 
 def _turn(page: np.ndarray, boxes: list[Box], angle: float, paper: int) -> tuple[np.ndarray, list[Box]]:
     """The page turned ``angle`` degrees counter-clockwise (canvas grown) and each box's corners with it."""
-    h, w = page.shape
-    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-    new_w, new_h = int(np.ceil(w * cos + h * sin)), int(np.ceil(w * sin + h * cos))
-    matrix[0, 2] += new_w / 2 - w / 2
-    matrix[1, 2] += new_h / 2 - h / 2
-    turned = cv2.warpAffine(page, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR, borderValue=paper)
+    matrix, size = rotation(page.shape[0], page.shape[1], angle)
+    turned = cv2.warpAffine(page, matrix, size, flags=cv2.INTER_LINEAR, borderValue=paper)
     out = []
     for x0, y0, x1, y1 in boxes:
         corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], np.float64) @ matrix.T

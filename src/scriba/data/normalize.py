@@ -151,19 +151,23 @@ def line_angle(gray: np.ndarray) -> float:
     return float(fine[1] if fine_bands[1] <= fine_bands.min() * 1.02 else fine[np.argmin(fine_bands)])
 
 
+def rotation(height: int, width: int, angle: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The (2, 3) affine matrix that turns a ``height`` x ``width`` image ``angle`` degrees counter-clockwise
+    about its centre onto a canvas large enough for all of it, and that canvas's (width, height)."""
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    new_w, new_h = int(np.ceil(width * cos + height * sin)), int(np.ceil(width * sin + height * cos))
+    matrix[0, 2] += new_w / 2 - width / 2
+    matrix[1, 2] += new_h / 2 - height / 2
+    return matrix, (new_w, new_h)
+
+
 def rotate(gray: np.ndarray, angle: float) -> np.ndarray:
     """Turn an image ``angle`` degrees counter-clockwise on a canvas large enough for all of it, filled with paper."""
     if angle == 0:
         return gray
-    h, w = gray.shape
-    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
-    new_w, new_h = int(np.ceil(w * cos + h * sin)), int(np.ceil(w * sin + h * cos))
-    matrix[0, 2] += new_w / 2 - w / 2
-    matrix[1, 2] += new_h / 2 - h / 2
-    return cv2.warpAffine(
-        gray, matrix, (new_w, new_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255
-    )
+    matrix, size = rotation(gray.shape[0], gray.shape[1], angle)
+    return cv2.warpAffine(gray, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255)
 
 
 def slant(gray: np.ndarray) -> float:
