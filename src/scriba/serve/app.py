@@ -59,12 +59,14 @@ class Readers:
     """Recognizers by (model, lm), loaded on first use (in the batcher's thread) and kept."""
 
     def __init__(self, settings: ServeSettings):
+        from scriba.lm import available_lms
+
         self.settings = settings
         self._loaded: dict[tuple[str, str], Recognizer] = {}
-
-    def allowed(self) -> list[str]:
-        """Models a request may name: the shipped ones and the two the server was started with."""
-        return sorted({*available_models(), self.settings.model, self.settings.ink_model})
+        # What a request may name, found once (each lookup scans the model folders): the shipped models and
+        # the two the server was started with, and the shipped language models.
+        self.models = sorted({*available_models(), settings.model, settings.ink_model})
+        self.lms = available_lms()
 
     def get(self, model: str, lm: str, alternatives: int) -> Recognizer:
         key = (model, lm)
@@ -154,12 +156,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     def options(model: str | None, lm: str, alternatives: int, default_model: str) -> tuple[str, str, int]:
         model = model or default_model
-        if model not in readers.allowed():
-            raise HTTPException(422, f"unknown model {model!r}: one of {', '.join(readers.allowed())}")
-        from scriba.lm import available_lms
-
-        if lm not in ("auto", "none", *available_lms()):
-            raise HTTPException(422, f"unknown lm {lm!r}: auto, none or one of {', '.join(available_lms())}")
+        if model not in readers.models:
+            raise HTTPException(422, f"unknown model {model!r}: one of {', '.join(readers.models)}")
+        if lm not in ("auto", "none", *readers.lms):
+            raise HTTPException(422, f"unknown lm {lm!r}: auto, none or one of {', '.join(readers.lms)}")
         return model, lm, alternatives
 
     async def read(key: tuple[Any, ...], items: list[Any]) -> list[Reading]:
@@ -196,11 +196,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
         """Models a request can name (their inputs and characters) and the language models."""
-        from scriba.lm import available_lms
         from scriba.model_file import read_metadata
 
         listed = []
-        for name in readers.allowed():
+        for name in readers.models:
             metadata = read_metadata(resolve_model(name))
             kind = "ink" if (metadata.get("preprocessing") or {}).get("input", "image") != "image" else "image"
             listed.append({
@@ -210,7 +209,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
                 "loaded": name in readers.loaded(),
                 "default": name == (settings.ink_model if kind == "ink" else settings.model),
             })  # fmt: skip
-        return {"models": listed, "lms": available_lms()}
+        return {"models": listed, "lms": readers.lms}
 
     @app.post("/v1/read", openapi_extra={"requestBody": MULTIPART_BODY})
     async def read_images(
