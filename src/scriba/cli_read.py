@@ -117,8 +117,8 @@ def read_files(
         readings: list[Reading] = []
         if lines and isinstance(reader, Recognizer):
             readings = reader.read_prepared(prepared, batch_size)
-        elif lines:
-            readings = reader.read_records([Record(None, image=Path(p)) for p in lines], batch_size)
+        elif lines:  # the images loaded above, not the files decoded again
+            readings = reader.read_records([Record(None, image=image) for image in prepared], batch_size)
         found = dict(zip(lines, readings, strict=True))
         for path in good:
             if path in pages and emit_page is not None:
