@@ -212,31 +212,3 @@ def test_styled_ink_and_synthetic_words_in_worker_processes(word_tables, iam_ond
     assert card["synthetic_per_epoch"] == 24  # ratio 0.5 of the 49 real samples
     state = torch.load(tmp_path / "tiny" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert state["global_step"] == -(-(49 + 24) // 8)  # every source's samples were batched
-
-
-def test_training_loss_adds_the_weighted_shortcut_loss() -> None:
-    from scriba.data.dataset import Batch
-    from scriba.training import RecognizerModule
-
-    config = load_config(TINY)
-    charset = Charset("abcdefghijklmnopqrstuvwxyz")
-    config.model.name = "resnet_crnn"
-    config.model.args = {"channels": [8, 16, 16, 24], "blocks": [1, 1, 1, 1], "hidden": 16, "layers": 1}
-    torch.manual_seed(0)
-    module = RecognizerModule(build_or_finetune(config, charset), charset, config)
-    config.model.args = {**config.model.args, "shortcut": 0.3}
-    torch.manual_seed(0)
-    with_shortcut = RecognizerModule(build_or_finetune(config, charset), charset, config)
-    texts = ["hello", "word"]
-    batch = Batch(
-        torch.rand(2, 1, 32, 64), torch.tensor([64, 50]), torch.tensor(charset.encode("".join(texts))),
-        torch.tensor([5, 4]), texts,
-    )  # fmt: skip
-    module.eval(), with_shortcut.eval()  # no dropout: the two main heads compute the same thing
-    with_shortcut.model.load_state_dict(module.model.state_dict(), strict=False)
-    main = module._loss(batch)
-    aux = torch.nn.functional.ctc_loss(
-        with_shortcut.model.forward_train(batch.images, batch.widths)[2][0][1], batch.targets,
-        torch.tensor([16, 13]), batch.target_lengths, zero_infinity=True,
-    )  # fmt: skip
-    assert with_shortcut._loss(batch).item() == pytest.approx(main.item() + 0.3 * aux.item(), rel=1e-5)
