@@ -212,3 +212,29 @@ def test_styled_ink_and_synthetic_words_in_worker_processes(word_tables, iam_ond
     assert card["synthetic_per_epoch"] == 24  # ratio 0.5 of the 49 real samples
     state = torch.load(tmp_path / "tiny" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert state["global_step"] == -(-(49 + 24) // 8)  # every source's samples were batched
+
+
+@pytest.mark.parametrize(
+    ("architecture", "args"),
+    [
+        ("names_crnn", "{channels: [8, 16, 16], projection: 16, hidden: 16, layers: 1, dropout: 0.0}"),
+        ("vgg_crnn", "{channels: [8, 16, 16, 16, 24, 24, 24], hidden: 16, layers: 1}"),
+    ],
+)
+def test_the_other_classic_crnns_train_and_read(architecture: str, args: str, word_tables, tmp_path: Path) -> None:
+    """The seeds' CRNNs beside ``resnet_crnn`` (the shipped models' architecture): each trains from a recipe
+    (its loss goes down) and its model file reads."""
+    overrides = [
+        *tiny_overrides(word_tables.train, word_tables.val, tmp_path, epochs=3),
+        f"model={{name: {architecture}, args: {args}}}",
+    ]
+    result = fit(load_config(TINY, overrides))
+    metadata = read_metadata(result.model_path)
+    assert metadata["architecture"] == architecture and metadata["model_args"]["hidden"] == 16
+    losses = [epoch["train/loss"] for epoch in metadata["info"]["history"]]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    images = sorted(word_tables.val.parent.glob("*.png"))[:4]
+    recognizer = Recognizer.load(result.model_path)
+    readings = recognizer.read(images)
+    assert len(readings) == 4 and all(set(r.text) <= set(recognizer.charset.characters) for r in readings)
+    assert [r.text for r in readings] == [recognizer.read(image)[0].text for image in images]  # alone or batched
