@@ -21,15 +21,15 @@ demo: $(BIN)/.installed
 	$(BIN)/scriba read --model names examples/names/*.png
 
 test: $(BIN)/.installed
-	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts tools benchmarks
+	$(BIN)/ruff format --check src tests scripts tools benchmarks
 	$(BIN)/mypy
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet   # the documentation site, warnings as errors
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts tools benchmarks
+	$(BIN)/ruff format --check src tests scripts tools benchmarks
 	$(BIN)/mypy
 
 examples: $(BIN)/.installed

@@ -6,7 +6,8 @@ import pytest
 
 from scriba.config import Config, config_from_dict, load_config, save_config
 from scriba.data.sources import SourceConfig
-from scriba.errors import ConfigError
+from scriba.errors import ConfigError, RemovedOptionError
+from tests.cli_helpers import assert_one_line_error, run
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -141,6 +142,34 @@ def test_bad_overrides(recipe: Path, override: str, message: str) -> None:
 def test_unknown_keys(recipe: Path, override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=f"unknown key.*{message}"):
         load_config(recipe, [override])
+
+
+@pytest.mark.parametrize(
+    ("recipe", "option"),
+    [
+        ("model: {name: pen_transformer}", "model.name"),
+        ("model: {args: {column_pool: true}}", "model.args.column_pool"),
+        ("model: {args: {shortcut: 0.1}}", "model.args.shortcut"),
+        ("model: {args: {rows: 0}}", "model.args.rows"),  # even at its old default: the recipe names what is gone
+        ("preprocessing: {pen_air: 0.2}", "preprocessing.pen_air"),
+        ("preprocessing: {pen_context: 7}", "preprocessing.pen_context"),
+        ("preprocessing: {pen_context_cell: 0.25}", "preprocessing.pen_context_cell"),
+        ("data: {ink_drift: 0.5}", "data.ink_drift"),
+        ("data: {ink: {local_aspect: 0.3}}", "data.ink.local_aspect"),
+        ("data: {ink: {local_slant: 12.0}}", "data.ink.local_slant"),
+        ("data: {ink: {local_size: 0.15}}", "data.ink.local_size"),
+    ],
+)
+def test_recipes_naming_a_removed_option_fail_with_one_line_naming_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, recipe: str, option: str
+) -> None:
+    path = tmp_path / "old.yaml"
+    path.write_text(f"name: old\n{recipe}\n", encoding="utf-8")
+    with pytest.raises(RemovedOptionError, match="was removed") as info:
+        load_config(path)
+    assert info.value.option == option
+    code, _, err = run(capsys, "train", "--config", str(path))
+    assert_one_line_error(code, err, "pen_transformer" if option == "model.name" else option, "was removed")
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 from scriba.charset import Charset
 from scriba.data.images import Preprocessing
 from scriba.data.ink import InkStyle
-from scriba.errors import ConfigError, ModelFileError
+from scriba.errors import ConfigError, ModelFileError, RemovedOptionError
 from scriba.model_file import (
     FORMAT_VERSION,
     ModelFile,
@@ -185,6 +185,55 @@ def test_ink_style_from_a_newer_version_or_invalid(saved: Path, tmp_path: Path) 
     bad = _rewrite(saved, tmp_path / "bad.safetensors", edit_metadata=lambda m: m["ink_style"].update(stroke_width=-1))
     with pytest.raises(ModelFileError, match="invalid ink style"):
         load_model_file(bad)
+
+
+# What files written before the unshipped experiments' options were removed hold (the shipped models among them).
+OLD_DEFAULTS = {
+    "model_args": {"column_pool": False, "shortcut": 0.0, "rows": 0},
+    "preprocessing": {"pen_air": 0.0, "pen_context": 0, "pen_context_cell": 0.25},
+    "ink_style": {"local_aspect": 0.0, "local_slant": 0.0, "local_size": 0.0},
+}
+
+
+def test_files_holding_removed_options_at_their_defaults_load_and_read_as_before(
+    saved: Path, tmp_path: Path, model_file: ModelFile
+) -> None:
+    def old(metadata: dict[str, Any]) -> None:
+        for key, fields in OLD_DEFAULTS.items():
+            metadata[key].update(fields)
+
+    loaded = load_model_file(_rewrite(saved, tmp_path / "old.safetensors", edit_metadata=old))
+    assert loaded.model_args == model_file.model_args
+    assert (loaded.preprocessing, loaded.ink_style) == (model_file.preprocessing, model_file.ink_style)
+    images, widths = torch.rand(2, 1, 32, 70), torch.tensor([70, 50])
+    with torch.no_grad():
+        assert torch.equal(loaded.model(images, widths)[0], model_file.model(images, widths)[0])
+    resaved = read_metadata(save_model_file(tmp_path / "resaved.safetensors", loaded))
+    assert not any(option in resaved[key] for key, fields in OLD_DEFAULTS.items() for option in fields)
+
+
+@pytest.mark.parametrize(
+    ("key", "option", "value"),
+    [
+        ("model_args", "column_pool", True),
+        ("model_args", "shortcut", 0.1),
+        ("model_args", "rows", 2),
+        ("preprocessing", "pen_air", 0.2),
+        ("preprocessing", "pen_context", 7),
+        ("preprocessing", "pen_context_cell", 0.3),
+        ("ink_style", "local_aspect", 0.3),
+        ("ink_style", "local_slant", 12.0),
+        ("ink_style", "local_size", 0.15),
+    ],
+)
+def test_files_that_used_a_removed_option_are_refused_naming_it(
+    saved: Path, tmp_path: Path, key: str, option: str, value: object
+) -> None:
+    path = _rewrite(saved, tmp_path / "used.safetensors", edit_metadata=lambda m: m[key].update({option: value}))
+    with pytest.raises(RemovedOptionError, match=rf"sets {key}\.{option} = {value!r}, an option removed") as info:
+        load_model_file(path)
+    assert isinstance(info.value, ModelFileError) and info.value.option.endswith(f".{option}")
+    assert len(str(info.value).splitlines()) == 1
 
 
 # --- averaging (model soups) -------------------------------------------------------------------

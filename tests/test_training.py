@@ -214,29 +214,27 @@ def test_styled_ink_and_synthetic_words_in_worker_processes(word_tables, iam_ond
     assert state["global_step"] == -(-(49 + 24) // 8)  # every source's samples were batched
 
 
-def test_training_loss_adds_the_weighted_shortcut_loss() -> None:
-    from scriba.data.dataset import Batch
-    from scriba.training import RecognizerModule
-
-    config = load_config(TINY)
-    charset = Charset("abcdefghijklmnopqrstuvwxyz")
-    config.model.name = "resnet_crnn"
-    config.model.args = {"channels": [8, 16, 16, 24], "blocks": [1, 1, 1, 1], "hidden": 16, "layers": 1}
-    torch.manual_seed(0)
-    module = RecognizerModule(build_or_finetune(config, charset), charset, config)
-    config.model.args = {**config.model.args, "shortcut": 0.3}
-    torch.manual_seed(0)
-    with_shortcut = RecognizerModule(build_or_finetune(config, charset), charset, config)
-    texts = ["hello", "word"]
-    batch = Batch(
-        torch.rand(2, 1, 32, 64), torch.tensor([64, 50]), torch.tensor(charset.encode("".join(texts))),
-        torch.tensor([5, 4]), texts,
-    )  # fmt: skip
-    module.eval(), with_shortcut.eval()  # no dropout: the two main heads compute the same thing
-    with_shortcut.model.load_state_dict(module.model.state_dict(), strict=False)
-    main = module._loss(batch)
-    aux = torch.nn.functional.ctc_loss(
-        with_shortcut.model.forward_train(batch.images, batch.widths)[2][0][1], batch.targets,
-        torch.tensor([16, 13]), batch.target_lengths, zero_infinity=True,
-    )  # fmt: skip
-    assert with_shortcut._loss(batch).item() == pytest.approx(main.item() + 0.3 * aux.item(), rel=1e-5)
+@pytest.mark.parametrize(
+    ("architecture", "args"),
+    [
+        ("names_crnn", "{channels: [8, 16, 16], projection: 16, hidden: 16, layers: 1, dropout: 0.0}"),
+        ("vgg_crnn", "{channels: [8, 16, 16, 16, 24, 24, 24], hidden: 16, layers: 1}"),
+    ],
+)
+def test_the_other_classic_crnns_train_and_read(architecture: str, args: str, word_tables, tmp_path: Path) -> None:
+    """The seeds' CRNNs beside ``resnet_crnn`` (the shipped models' architecture): each trains from a recipe
+    (its loss goes down) and its model file reads."""
+    overrides = [
+        *tiny_overrides(word_tables.train, word_tables.val, tmp_path, epochs=3),
+        f"model={{name: {architecture}, args: {args}}}",
+    ]
+    result = fit(load_config(TINY, overrides))
+    metadata = read_metadata(result.model_path)
+    assert metadata["architecture"] == architecture and metadata["model_args"]["hidden"] == 16
+    losses = [epoch["train/loss"] for epoch in metadata["info"]["history"]]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    images = sorted(word_tables.val.parent.glob("*.png"))[:4]
+    recognizer = Recognizer.load(result.model_path)
+    readings = recognizer.read(images)
+    assert len(readings) == 4 and all(set(r.text) <= set(recognizer.charset.characters) for r in readings)
+    assert [r.text for r in readings] == [recognizer.read(image)[0].text for image in images]  # alone or batched

@@ -23,6 +23,7 @@ from scriba.data.images import Preprocessing
 from scriba.data.ink import InkStyle
 from scriba.data.sources import SourceConfig
 from scriba.errors import ConfigError, ScribaError
+from scriba.removed import refuse_removed
 
 
 @dataclass
@@ -69,9 +70,6 @@ class DataConfig:
         ink: how pen trajectories are rendered (the clean style, also used for validation and reading).
         ink_styles: strength of the random ink style drawn for each training sample of an ink
             source, 0 (always ``ink``) to 1.
-        ink_drift: strength of the drift of letter width, slant and size along the writing in those
-            styles (``InkStyle.local_*``, see ``scriba.data.ink.DRIFT_VARIATION``), 0 (off) to 1; needs
-            ``ink_styles`` above 0.
         synth: synthetic handwriting mixed into training.
         augment: train-time augmentation strength, 0 (off) to 1.
         paper: strength of the paper-like augmentation, 0 (off) to 1: every training image (drawn ink,
@@ -87,7 +85,6 @@ class DataConfig:
     cleaning: CleaningOptions = field(default_factory=CleaningOptions)
     ink: InkStyle = field(default_factory=InkStyle)
     ink_styles: float = 0.0
-    ink_drift: float = 0.0
     synth: SynthConfig = field(default_factory=SynthConfig)
     augment: float = 0.0
     paper: float = 0.0
@@ -102,10 +99,6 @@ class DataConfig:
             raise ConfigError("data.paper augments images as loaded, which a prepared folder does not keep")
         if not 0 <= self.ink_styles <= 1:
             raise ConfigError(f"data.ink_styles must be between 0 and 1, got {self.ink_styles}")
-        if not 0 <= self.ink_drift <= 1:
-            raise ConfigError(f"data.ink_drift must be between 0 and 1, got {self.ink_drift}")
-        if self.ink_drift and not self.ink_styles:
-            raise ConfigError("data.ink_drift needs data.ink_styles above 0 (the drift is part of the random styles)")
 
     def locate(self, where: str) -> Path:
         """A path to data named in the config (a source, a corpus, a lexicon, unlabeled images): as given
@@ -248,8 +241,10 @@ class Config:
     self_training: SelfTrainingConfig = field(default_factory=SelfTrainingConfig)
 
     def __post_init__(self) -> None:
-        from scriba.models import model_reads  # the models import torch: only when a config is built
+        from scriba.models import model_args, model_reads  # the models import torch: only when a config is built
 
+        if self.model.name:
+            model_args(self.model.name, self.model.args)  # a recipe with wrong arguments fails on loading
         if self.model.name and model_reads(self.model.name) != self.preprocessing.input:
             raise ConfigError(
                 f"model {self.model.name!r} reads {model_reads(self.model.name)} input but "
@@ -287,6 +282,7 @@ def _build(cls: Any, data: Any, where: str) -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - names)
+    refuse_removed(where, unknown)
     if unknown:
         raise ConfigError(
             f"unknown key(s) in {where or 'config'}: {', '.join(unknown)}; known: {', '.join(sorted(names))}"

@@ -47,3 +47,15 @@ class ConfigError(ScribaError):
 
 class InputKindError(ScribaError):
     """A model was given input of a kind it does not read: an image for a model of pen trajectories."""
+
+
+class RemovedOptionError(ConfigError, ModelFileError):
+    """A recipe or a model file sets an option this scriba no longer has (see :mod:`scriba.removed`).
+
+    Attributes:
+        option: the option as a recipe spells it, e.g. ``preprocessing.pen_air``.
+    """
+
+    def __init__(self, option: str, message: str) -> None:
+        self.option = option
+        super().__init__(message)

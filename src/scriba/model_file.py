@@ -20,8 +20,9 @@ from scriba.atomic import atomic_target
 from scriba.charset import Charset
 from scriba.data.images import Preprocessing
 from scriba.data.ink import InkStyle
-from scriba.errors import ConfigError, ModelFileError
+from scriba.errors import ConfigError, ModelFileError, RemovedOptionError
 from scriba.models import RecognitionModel, build_model
+from scriba.removed import drop_removed
 
 FORMAT = "scriba-model"
 FORMAT_VERSION = 1
@@ -258,10 +259,16 @@ def model_file_from_metadata(metadata: dict[str, Any], path: Path) -> ModelFile:
         ModelFileError: the metadata does not describe a model.
     """
     try:
+        # Files written before some experiments' options were removed hold them at their defaults: dropped here.
+        args = drop_removed("model.args", metadata["model_args"], path, "model_args")
+        stored = drop_removed("preprocessing", metadata["preprocessing"], path, "preprocessing")
+        ink_style = drop_removed("data.ink", metadata.get("ink_style", {}), path, "ink_style")
         charset = Charset.from_dict(metadata["charset"])
-        preprocessing = Preprocessing.from_dict(metadata["preprocessing"])
-        model = build_model(metadata["architecture"], charset.num_classes, preprocessing.height, metadata["model_args"])
-    except (KeyError, TypeError, ConfigError) as err:
+        preprocessing = Preprocessing.from_dict(stored)
+        model = build_model(metadata["architecture"], charset.num_classes, preprocessing.height, args)
+    except RemovedOptionError:
+        raise
+    except (KeyError, TypeError, AttributeError, ConfigError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ModelFileError(f"{path} does not match its architecture: {first_line}") from err
     return ModelFile(
@@ -269,6 +276,6 @@ def model_file_from_metadata(metadata: dict[str, Any], path: Path) -> ModelFile:
         architecture=metadata["architecture"],
         charset=charset,
         preprocessing=preprocessing,
-        ink_style=_ink_style(path, metadata.get("ink_style", {})),
+        ink_style=_ink_style(path, ink_style),
         info=metadata.get("info", {}),
     )

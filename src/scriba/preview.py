@@ -37,7 +37,5 @@ def _picture(sample: Sample, config: Config) -> np.ndarray:
     """A dark-on-light uint8 picture of a sample as the model sees it: an image model's input holds ink as 1.0
     on 0.0 paper; a pen model's points (with their random shear and stretch) are drawn as strokes."""
     if config.preprocessing.reads_pen:
-        return render_ink(
-            features_to_ink(sample.image[0].numpy(), config.preprocessing.pen_step, bool(config.preprocessing.pen_air))
-        )
+        return render_ink(features_to_ink(sample.image[0].numpy(), config.preprocessing.pen_step))
     return (255 * (1 - sample.image[0].numpy())).astype(np.uint8)

@@ -109,20 +109,12 @@ class RecognizerModule(L.LightningModule):
         checkpoint["scriba_charset"] = self.charset.to_dict()
 
     def _loss(self, batch: Batch) -> torch.Tensor:
-        """CTC loss of the output, plus the weighted losses of any training-only auxiliary heads."""
-        log_probs, output_lengths, auxiliary = self.model.forward_train(batch.images, batch.widths)
-
-        def ctc(lp: torch.Tensor) -> torch.Tensor:
-            # CTC in float32 even under mixed precision; zero_infinity guards against an impossible alignment
-            # slipping through (cleaning already drops labels longer than their image allows).
-            return F.ctc_loss(
-                lp.float(), batch.targets, output_lengths, batch.target_lengths, blank=0, zero_infinity=True
-            )
-
-        loss = ctc(log_probs)
-        for weight, aux_log_probs in auxiliary:
-            loss = loss + weight * ctc(aux_log_probs)
-        return loss
+        log_probs, output_lengths = self.model(batch.images, batch.widths)
+        # CTC in float32 even under mixed precision; zero_infinity guards against an impossible alignment
+        # slipping through (cleaning already drops labels longer than their image allows).
+        return F.ctc_loss(
+            log_probs.float(), batch.targets, output_lengths, batch.target_lengths, blank=0, zero_infinity=True
+        )
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         loss = self._loss(batch)
@@ -237,10 +229,7 @@ def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
 
     The classifier rows (and any other per-class tensor) are carried over character by character: a
     character the old model knew keeps its weights whatever its new id (an extended charset, or another
-    one such as capitals only for names); a new character starts from its initial value. A pen model given
-    more features per point than the old one read (a context map, say: ``preprocessing.pen_context``) keeps
-    the old input weights for the old features and starts the new ones at zero, so it reads as the old
-    model did until training teaches it to use them.
+    one such as capitals only for names); a new character starts from its initial value.
     """
     model = build_model(config.model.name, charset.num_classes, config.preprocessing.height, config.model.args)
     if not config.training.init_from:
@@ -262,29 +251,12 @@ def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
                     own[key][new_id] = value[old_id]
         elif key in own and own[key].shape == value.shape:
             own[key] = value
-        elif key in own and _grown_input(own[key], value, config.preprocessing.height, base.preprocessing.height):
-            own[key] = torch.zeros_like(own[key])
-            own[key][:, : value.shape[1]] = value
-            log.info(
-                "fine-tuning: %s reads %d new input features, started at zero", key, own[key].shape[1] - value.shape[1]
-            )
         else:
             log.warning(
                 "fine-tuning: %s does not fit (%s vs %s); left at its initial value", key, value.shape, own.get(key)
             )
     model.load_state_dict(own)
     return model
-
-
-def _grown_input(own: torch.Tensor, old: torch.Tensor, height: int, old_height: int) -> bool:
-    """Whether ``own`` is ``old`` reading more input features: a pen model's first layer (out, features, kernel)
-    when the input grew from ``old_height`` to ``height`` features."""
-    return (
-        height > old_height
-        and own.dim() == old.dim() >= 2
-        and (own.shape[1], old.shape[1]) == (height, old_height)
-        and own.shape[:1] + own.shape[2:] == old.shape[:1] + old.shape[2:]
-    )
 
 
 def _share_cores(config: Config) -> None:

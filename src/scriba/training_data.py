@@ -251,7 +251,6 @@ def _memory_sources(config: Config, records: list[Record], images: list[np.ndarr
             config.preprocessing,
             config.data.ink,
             config.data.ink_styles,
-            config.data.ink_drift,
             paper,
         )
     ]
@@ -275,7 +274,7 @@ def _packed_sources(config: Config, split: PackedSplit) -> list[ItemSource]:
         return [PackedImageItems(split, range(len(split)))]
     ink, fixed = np.flatnonzero(split.has_ink), np.flatnonzero(~split.has_ink)
     sources: list[ItemSource] = [
-        PackedInkItems(split, ink, config.preprocessing, config.data.ink, config.data.ink_styles, config.data.ink_drift)
+        PackedInkItems(split, ink, config.preprocessing, config.data.ink, config.data.ink_styles)
     ]
     if len(fixed):
         sources.append(PackedImageItems(split, fixed))

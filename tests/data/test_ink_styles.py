@@ -11,7 +11,6 @@ import pytest
 from scriba.config import config_from_dict
 from scriba.data.ink import (
     BLUR_RANGE,
-    DRIFT_VARIATION,
     JPEG_QUALITY_RANGE,
     MIN_CONTRAST,
     RULED_SPACING_RANGE,
@@ -120,8 +119,6 @@ def test_style_dict_round_trip_and_config() -> None:
         {"paper_level": 256},
         {"jpeg_quality": 101},
         {"ruled_lines": -1},
-        {"local_aspect": -0.1},
-        {"local_slant": -1},
     ],
 )
 def test_invalid_styles_are_rejected(bad: dict[str, float]) -> None:
@@ -267,54 +264,6 @@ def test_jitter_is_seeded_noise() -> None:
     assert np.nanstd(_ink_rows_center(a)[20:]) > np.nanstd(_ink_rows_center(render_ink(_line()))[20:])
 
 
-def _bars(n: int = 16, gap: float = 60.0) -> list[np.ndarray]:
-    """``n`` vertical strokes 100 units tall, ``gap`` apart: one "letter" each."""
-    return [np.array([[i * gap, 0.0], [i * gap, 100.0]]) for i in range(n)]
-
-
-def _bar_geometry(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per bar, left to right: centre x, height, and top x minus bottom x (the lean)."""
-    _, labels, stats, centroids = cv2.connectedComponentsWithStats((image < 128).astype(np.uint8))
-    order = np.argsort(centroids[1:, 0]) + 1
-    leans = []
-    for label in order:
-        ys, xs = np.nonzero(labels == label)
-        leans.append(xs[ys <= np.percentile(ys, 10)].mean() - xs[ys >= np.percentile(ys, 90)].mean())
-    return centroids[order, 0], stats[order, cv2.CC_STAT_HEIGHT].astype(float), np.array(leans)
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "changed", "kept"),
-    [
-        ("local_aspect", 0.3, "gaps", ("heights", "leans")),
-        ("local_slant", 12.0, "leans", ("heights",)),
-        ("local_size", 0.15, "heights", ("gaps", "leans")),
-    ],
-)
-def test_local_drift_varies_one_thing_along_the_writing(
-    field: str, value: float, changed: str, kept: tuple[str, ...]
-) -> None:
-    def measures(style: InkStyle) -> dict[str, np.ndarray]:
-        centres, heights, leans = _bar_geometry(render_ink(_bars(), style, np.random.default_rng(3)))
-        assert len(centres) == 16  # every bar still there, none merged, so the order is kept
-        return {"gaps": np.diff(centres), "heights": heights, "leans": leans}
-
-    clean = measures(InkStyle())
-    assert all(np.ptp(v) <= 1 for v in clean.values())
-    drifted = measures(InkStyle(**{field: value}))
-    assert (drifted["gaps"] > 0).all()
-    assert np.ptp(drifted[changed]) > 8, drifted[changed]  # pixels: bars ~50 px tall, 30 px apart
-    for name in kept:
-        assert np.ptp(drifted[name]) <= 1, (name, drifted[name])
-
-
-def test_local_drift_is_seeded() -> None:
-    style = InkStyle(local_aspect=0.2, local_slant=8.0, local_size=0.1)
-    a = render_ink(_bars(), style, np.random.default_rng(1))
-    np.testing.assert_array_equal(a, render_ink(_bars(), style, np.random.default_rng(1)))
-    assert not np.array_equal(a, render_ink(_bars(), style, np.random.default_rng(2)))
-
-
 def test_ink_and_paper_levels() -> None:
     image = render_ink(_zigzag(), InkStyle(stroke_width=4.0, ink_level=100, paper_level=230))
     assert abs(int(image.min()) - 100) <= 2  # the darkest pixel is the ink's gray
@@ -420,21 +369,3 @@ def test_sampled_styles_render_dark_ink_on_light_paper() -> None:
         assert image.dtype == np.uint8 and image.ndim == 2
         assert np.median(image) >= 150  # paper stays the majority and light: no inversion on load
         assert int(image.min()) < np.median(image) - 60
-
-
-def test_drift_is_drawn_only_when_asked() -> None:
-    plain = [sample_ink_style(np.random.default_rng(21)) for _ in range(3)]
-    assert all((s.local_aspect, s.local_slant, s.local_size) == (0, 0, 0) for s in plain)
-    rng = np.random.default_rng(21)
-    drifting = [sample_ink_style(rng, 1.0, drift=1.0) for _ in range(300)]
-    assert drifting[0] == dataclasses.replace(plain[0], **{n: getattr(drifting[0], n) for n in DRIFT_VARIATION})
-    for name, (low, high) in DRIFT_VARIATION.items():
-        values = np.array([getattr(s, name) for s in drifting])
-        assert low <= values.min() and values.max() <= high and np.ptp(values) > 0.8 * (high - low), name
-    half = sample_ink_style(np.random.default_rng(5), 0.0, drift=0.5)
-    assert 0 < half.local_slant <= 6.0 and half.slant == 0  # drift alone, no other variation
-    config = config_from_dict({"data": {"ink_styles": 0.3, "ink_drift": 0.5}})
-    assert config.data.ink_drift == 0.5
-    for bad, message in (({"ink_styles": 0.3, "ink_drift": 2}, "between 0 and 1"), ({"ink_drift": 0.5}, "needs")):
-        with pytest.raises(ConfigError, match=message):
-            config_from_dict({"data": bad})

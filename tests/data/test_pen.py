@@ -5,15 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scriba.data.pen import (
-    CONTEXT_CLIP,
-    JUMP_CLIP,
-    PEN_AIR_FEATURES,
-    PEN_FEATURES,
-    features_to_ink,
-    pen_feature_count,
-    pen_features,
-)
+from scriba.data.pen import JUMP_CLIP, PEN_FEATURES, features_to_ink, pen_features
 from scriba.errors import DataFormatError
 
 
@@ -126,76 +118,3 @@ def test_a_fixed_distortion_shears_and_stretches_and_none_changes_nothing() -> N
     straight, leaning = pen_features(down, deskew=False), pen_features(down, deskew=False, shear=0.3)
     assert np.allclose(straight[0, 1:], 0) and np.all(straight[1, 1:-1] > 0.99)
     np.testing.assert_allclose(leaning[0, 1:] / leaning[1, 1:], -0.3, rtol=1e-5)
-
-
-def test_the_lifted_pens_path_adds_flagged_points_between_strokes_and_nothing_else() -> None:
-    word = _word(5)
-    plain = pen_features(word)
-    flown = pen_features(word, air=0.2)
-    assert flown.shape[0] == PEN_AIR_FEATURES and flown.dtype == np.float32
-    ink, air = flown[:, flown[6] == 0], flown[:, flown[6] == 1]
-    # The ink's points are those without air, unchanged, and the air points lie only between strokes.
-    np.testing.assert_array_equal(ink[:PEN_FEATURES], plain)
-    starts = np.flatnonzero(flown[3])
-    assert len(starts) == 3 and np.all(flown[6, : np.flatnonzero(plain[3])[1]] == 0)  # none in the first stroke
-    before = [np.flatnonzero(flown[6, : starts[k]] == 0)[-1] for k in (1, 2)]  # each jump's last ink point
-    assert all(np.all(flown[6, b + 1 : starts[k]] == 1) for b, k in zip(before, (1, 2), strict=True))
-    # Each gap is about 0.4 band heights wide here: about one point per 0.2 of it, stepping right (dx > 0, in
-    # units of the air spacing) at heights between the two ends, with no pen-down flag and no jump.
-    jumps = np.hypot(plain[4, plain[3] > 0][1:], plain[5, plain[3] > 0][1:])
-    assert air.shape[1] == sum(int(j / 0.2) for j in jumps) > 0
-    assert np.all(air[0] > 0) and np.all(air[3:6] == 0)
-    assert np.hypot(air[0], air[1]).max() < 1.0 + 1e-4
-    # Drawn back, the air points are left out.
-    drawn = features_to_ink(flown, step=0.1)
-    assert len(drawn) == 3 and sum(len(s) for s in drawn) == plain.shape[1]
-
-
-def test_a_long_jump_gets_at_most_its_clipped_length_of_air_points() -> None:
-    far = [np.array([[0.0, 0.0], [0.0, 40.0]]), np.array([[4000.0, 0.0], [4000.0, 40.0]])]
-    features = pen_features(far, deskew=False, air=0.25)
-    assert int(features[6].sum()) == int(JUMP_CLIP / 0.25)
-    assert pen_features([np.array([[10.0, 10.0]])], air=0.2).shape == (PEN_AIR_FEATURES, 1)
-
-
-def _dotted_stem() -> list[np.ndarray]:
-    """A stem, a wave far to its right, then the stem's dot written last (as an i is often dotted after its word)."""
-    stem = np.stack([np.full(20, 10.0), np.linspace(60, 100, 20)], axis=1)
-    wave = np.stack([np.linspace(200, 260, 30), 80 + 20 * np.sin(np.linspace(0, 6, 30))], axis=1)
-    dot = np.array([[10.0, 44.0], [11.0, 45.0]])
-    return [stem, wave, dot]
-
-
-def test_a_context_map_shows_ink_written_later_beside_the_point() -> None:
-    ink = _dotted_stem()
-    plain = pen_features(ink, deskew=False)
-    mapped = pen_features(ink, deskew=False, context=5, context_cell=0.25)
-    assert mapped.shape == (pen_feature_count(context=5), plain.shape[1]) == (PEN_FEATURES + 25, plain.shape[1])
-    np.testing.assert_array_equal(mapped[:PEN_FEATURES], plain)  # the point features are unchanged
-    maps = mapped[PEN_FEATURES:].reshape(5, 5, -1)  # (row, column, point), the top row first
-    stem = np.arange(20)
-    # Every point sees its own stroke in its own cell; no cell holds more than the clip.
-    assert np.all(maps[2, 2] > 0) and maps.max() <= CONTEXT_CLIP
-    # The top of the stem sees the dot above it, written after the wave; without the dot, nothing is above it.
-    top = stem[np.argmin(plain[2, stem])]
-    assert maps[:2, 1:4, top].sum() > 0
-    alone = pen_features(ink[:2], deskew=False, context=5, context_cell=0.25)[PEN_FEATURES:].reshape(5, 5, -1)
-    assert alone[:2, :, top].sum() == 0
-
-
-def test_context_maps_do_not_depend_on_where_the_ink_lies_and_have_the_lifted_pens_points_too() -> None:
-    word = _word(3)
-    base = pen_features(word, context=3)
-    for shift in (np.array([0.37, 0.0]), np.array([913.3, -41.7])):
-        np.testing.assert_allclose(pen_features([s + shift for s in word], context=3), base, atol=1e-4)
-    flown = pen_features(word, air=0.2, context=3)
-    assert flown.shape[0] == pen_feature_count(air=True, context=3) == PEN_AIR_FEATURES + 9
-    ink_points = flown[:, flown[6] == 0]
-    np.testing.assert_allclose(ink_points[PEN_AIR_FEATURES:], base[PEN_FEATURES:], atol=1e-6)  # air draws no ink
-    assert len(features_to_ink(flown, step=0.1, air=True)) == 3
-
-
-@pytest.mark.parametrize(("context", "cell"), [(4, 0.25), (11, 0.25), (3, 0.0)])
-def test_a_context_map_of_even_or_unknown_size_or_no_cell_is_refused(context: int, cell: float) -> None:
-    with pytest.raises(ValueError, match="pen context must be one of"):
-        pen_features(_word(), context=context, context_cell=cell)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from scriba.data.normalize import crop_with_margin, normalize_image, otsu_ink
-from scriba.data.pen import CONTEXT_SIZES, pen_feature_count, pen_features
+from scriba.data.pen import PEN_FEATURES, pen_features
 from scriba.data.records import Ink
 from scriba.errors import ImageError, InputKindError
 
@@ -138,15 +138,9 @@ class Preprocessing:
         deslant: with ``normalize``: also shear the strokes upright.
         input: ``image``, or ``pen`` for models that read pen trajectories as point sequences
             (:func:`scriba.data.pen.pen_features`) and no images; then ``height`` is the number of features
-            per point (:func:`scriba.data.pen.pen_feature_count`: 6; 7 with ``pen_air``; plus
-            ``pen_context`` squared) and the fields above do not apply.
+            per point (6) and the fields above do not apply.
         pen_step: ``pen`` only: points are resampled this far apart along each stroke, in band heights.
         pen_deskew: ``pen`` only: turn writing long enough to be a line level first.
-        pen_air: ``pen`` only: 0 (off), or the spacing in band heights of points put on the lifted pen's path
-            between strokes, flagged by a 7th feature (:func:`scriba.data.pen.pen_features`).
-        pen_context: ``pen`` only: 0 (off), or k (3, 5, 7 or 9): per point a k x k map of the ink around it,
-            cells ``pen_context_cell`` band heights wide (:func:`scriba.data.pen.pen_features`).
-        pen_context_cell: ``pen`` only: the side of a context map's cell, in band heights.
     """
 
     height: int = 32
@@ -164,29 +158,16 @@ class Preprocessing:
     input: Literal["image", "pen"] = "image"
     pen_step: float = 0.1
     pen_deskew: bool = True
-    pen_air: float = 0.0
-    pen_context: int = 0
-    pen_context_cell: float = 0.25
 
     def __post_init__(self) -> None:
         if self.input not in ("image", "pen"):
             raise ValueError(f"preprocessing input must be image or pen, not {self.input!r}")
         if self.reads_pen:
-            if self.pen_context not in CONTEXT_SIZES:
-                raise ValueError(f"preprocessing pen_context must be one of {CONTEXT_SIZES}, got {self.pen_context}")
-            if not 0.05 <= self.pen_context_cell <= 2:
+            if self.height != PEN_FEATURES:
                 raise ValueError(
-                    "preprocessing pen_context_cell must be between 0.05 and 2 band heights, "
-                    f"got {self.pen_context_cell}"
-                )
-            features = pen_feature_count(bool(self.pen_air), self.pen_context)
-            if self.height != features:
-                raise ValueError(
-                    f"preprocessing height is the number of features per point for pen input: {features}, "
+                    f"preprocessing height is the number of features per point for pen input: {PEN_FEATURES}, "
                     f"not {self.height}"
                 )
-            if self.pen_air and not 0.01 <= self.pen_air <= 1:
-                raise ValueError(f"preprocessing pen_air must be 0 (off) or 0.01..1 band height, got {self.pen_air}")
             if not 0.01 <= self.pen_step <= 1:
                 raise ValueError(f"preprocessing pen_step must be between 0.01 and 1 band height, got {self.pen_step}")
             return
@@ -220,25 +201,13 @@ class Preprocessing:
         y_scale: float = 1.0,
     ) -> np.ndarray:
         """A pen model's input: :func:`scriba.data.pen.pen_features` of ``ink`` with this preprocessing's
-        ``pen_step``, ``pen_deskew``, ``pen_air`` and ``pen_context`` (the other arguments are that
-        function's), so training, reading and test-time augmentation turn ink into points alike.
+        ``pen_step`` and ``pen_deskew`` (the other arguments are that function's), so training, reading and
+        test-time augmentation turn ink into points alike.
 
         Raises:
             DataFormatError: the ink has no points.
         """
-        return pen_features(
-            ink,
-            self.pen_step,
-            self.pen_deskew,
-            rng,
-            augment,
-            shear,
-            x_scale,
-            y_scale,
-            self.pen_air,
-            self.pen_context,
-            self.pen_context_cell,
-        )
+        return pen_features(ink, self.pen_step, self.pen_deskew, rng, augment, shear, x_scale, y_scale)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +41,6 @@ class InkStyle:
         wobble: amplitude of a smooth vertical baseline wave, in band heights.
         wobble_period: wavelength of that wave, in band heights.
         jitter: standard deviation of per-point position noise, in output pixels.
-        local_aspect: how much the horizontal stretch drifts along the writing (letters wider in one place,
-            narrower in another, as writers space and shape letters unevenly): the standard deviation of the
-            log stretch, a smooth curve with a new value about every band height. 0 is off.
-        local_slant: how much the slant drifts along the writing, degrees (standard deviation). 0 is off.
-        local_size: how much the letter size drifts along the writing about the baseline: the standard
-            deviation of the log vertical scale. 0 is off.
         ink_level: gray level of the ink (0 black; about 100 is pencil).
         paper_level: gray level of the paper (255 white).
         paper_gradient: darkening across the page in a random direction (uneven light), gray levels.
@@ -78,9 +71,6 @@ class InkStyle:
     wobble: float = 0.0
     wobble_period: float = 6.0
     jitter: float = 0.0
-    local_aspect: float = 0.0
-    local_slant: float = 0.0
-    local_size: float = 0.0
     ink_level: int = 0
     paper_level: int = 255
     paper_gradient: float = 0.0
@@ -95,8 +85,17 @@ class InkStyle:
 
     def __post_init__(self) -> None:
         positive = ("band_height", "stroke_width", "scale", "aspect", "wobble_period", "supersample")
-        zero_ok: tuple[str, ...] = ("padding", "wobble", "jitter", "local_aspect", "local_slant", "local_size")
-        zero_ok += ("blur", "noise", "ruled_lines", "paper_gradient", "paper_texture", "line_reach")
+        zero_ok = (
+            "padding",
+            "wobble",
+            "jitter",
+            "blur",
+            "noise",
+            "ruled_lines",
+            "paper_gradient",
+            "paper_texture",
+            "line_reach",
+        )
         bad = [f"{name} must be > 0" for name in positive if not getattr(self, name) > 0]
         bad += [f"{name} must be >= 0" for name in zero_ok if not getattr(self, name) >= 0]
         ranges = {
@@ -109,11 +108,6 @@ class InkStyle:
         bad += [message for message, ok in ranges.items() if not ok]
         if bad:
             raise ValueError(f"invalid ink style: {'; '.join(bad)}")
-
-    @property
-    def drifts(self) -> bool:
-        """Whether letter width, slant or size drift along the writing (any ``local_*`` field set)."""
-        return bool(self.local_aspect or self.local_slant or self.local_size)
 
 
 # How sample_ink_style varies a field at strength 1: (low, high, how). "add" adds U(low, high) to the
@@ -131,14 +125,6 @@ STYLE_VARIATION: dict[str, tuple[float, float, str]] = {
     "paper_gradient": (0.0, 40.0, "add"),
     "paper_texture": (0.0, 12.0, "add"),
     "noise": (0.0, 10.0, "add"),
-}
-# The drift along the writing (local_aspect/local_slant/local_size), drawn only when sample_ink_style is
-# given a drift strength (``data.ink_drift``): at 1, each is U(low, high) added to the base value. Kept
-# apart from STYLE_VARIATION so that recipes without it draw the same styles as before it existed.
-DRIFT_VARIATION: dict[str, tuple[float, float]] = {
-    "local_aspect": (0.0, 0.3),
-    "local_slant": (0.0, 12.0),
-    "local_size": (0.0, 0.15),
 }
 # Effects that real images have only sometimes: probability at strength 1 and the range when applied.
 BLUR_P, BLUR_RANGE = 0.5, (0.3, 1.2)
@@ -158,9 +144,7 @@ INK_STYLE_PRESETS: dict[str, InkStyle] = {
 }
 
 
-def sample_ink_style(
-    rng: np.random.Generator, strength: float = 1.0, base: InkStyle | None = None, drift: float = 0.0
-) -> InkStyle:
+def sample_ink_style(rng: np.random.Generator, strength: float = 1.0, base: InkStyle | None = None) -> InkStyle:
     """Draw a random style around ``base`` (see :data:`STYLE_VARIATION` and the ``*_P`` constants).
 
     At strength 1 with the default base: stroke width 1.56..4.16 px, slant -20..20 degrees, ink gray
@@ -172,8 +156,6 @@ def sample_ink_style(
         strength: 0 returns ``base``; ranges and probabilities grow linearly with it (1 is the range above;
             larger values extrapolate, with the results clipped to valid styles).
         base: the style to vary; default ``InkStyle()``.
-        drift: strength of the drift of letter width, slant and size along the writing (see
-            :data:`DRIFT_VARIATION`); 0 draws nothing more from ``rng``.
     """
     if strength < 0:
         raise ValueError(f"strength must be >= 0, got {strength}")
@@ -181,7 +163,7 @@ def sample_ink_style(
     s = float(strength)
     # A fixed number of draws per call keeps later styles from the same generator reproducible.
     u = rng.random(len(STYLE_VARIATION) + 8)
-    if s == 0 and drift <= 0:
+    if s == 0:
         return base
     values: dict[str, Any] = {}
     for i, (name, (low, high, how)) in enumerate(STYLE_VARIATION.items()):
@@ -209,9 +191,6 @@ def sample_ink_style(
         paper_level=paper,
         ruled_level=int(np.clip(round(values.get("ruled_level", base.ruled_level)), 0, 255)),
     )
-    if drift > 0:
-        for (name, (low, high)), x in zip(DRIFT_VARIATION.items(), rng.random(len(DRIFT_VARIATION)), strict=True):
-            values[name] = float(getattr(base, name) + drift * (low + (high - low) * x))
     return dataclasses.replace(base, **values)
 
 
@@ -311,7 +290,7 @@ def render_ink(strokes: Ink, style: InkStyle | None = None, rng: np.random.Gener
     pad = style.padding * k
     placed = [(s - origin) * scale for s in strokes]
     baseline = float(high - origin[1]) * scale
-    if style.slant or style.aspect != 1 or style.wobble or style.jitter or style.drifts:
+    if style.slant or style.aspect != 1 or style.wobble or style.jitter:
         placed = _distort(placed, style, band, baseline, rng)
         corner = np.concatenate(placed).min(axis=0)
         placed = [p - corner for p in placed]
@@ -341,52 +320,22 @@ def render_ink(strokes: Ink, style: InkStyle | None = None, rng: np.random.Gener
 def _distort(
     strokes: list[np.ndarray], style: InkStyle, band: float, baseline: float, rng: np.random.Generator
 ) -> list[np.ndarray]:
-    """Writer geometry on supersampled points: aspect, slant about the baseline, baseline wobble, jitter,
-    and the local drift of stretch, slant and size along the writing."""
+    """Writer geometry on supersampled points: aspect, slant about the baseline, baseline wobble, jitter."""
     phases = rng.uniform(0, 2 * math.pi, 2)
     wavelength = style.wobble_period * band
-    if style.drifts:
-        warp_x, slant_at, size_at = _local_drift(strokes, style, band, rng)
     out = []
     for stroke in strokes:
         x, y = stroke[:, 0].astype(np.float64), stroke[:, 1].astype(np.float64)
-        slant: float | np.ndarray = style.slant
-        if style.drifts:
-            slant = style.slant + slant_at(x)
-            y = baseline + (y - baseline) * size_at(x)
-            x = warp_x(x)
         x = x * style.aspect
         # Two incommensurate waves: a single sine looks too regular to pass for a drifting hand.
         wave = 0.7 * np.sin(2 * np.pi * x / wavelength + phases[0]) + 0.3 * np.sin(5.3 * x / wavelength + phases[1])
-        x = x + (baseline - y) * np.tan(np.radians(slant))
+        x = x + (baseline - y) * np.tan(np.radians(style.slant))
         y = y + style.wobble * band * wave
         if style.jitter:
             noise = rng.normal(0, style.jitter * style.supersample, (len(x), 2))
             x, y = x + noise[:, 0], y + noise[:, 1]
         out.append(np.stack([x, y], axis=1).astype(np.float32))
     return out
-
-
-def _local_drift(
-    strokes: list[np.ndarray], style: InkStyle, band: float, rng: np.random.Generator
-) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
-    """Random curves over x (standard normal values at knots a band height apart, linear between them):
-    the new x of every x (the integral of the drifting stretch, so the letters never change order), the
-    slant to add (degrees) and the vertical scale."""
-    points = np.concatenate(strokes)
-    low, high = float(points[:, 0].min()), float(points[:, 0].max())
-    knots = np.linspace(low, high + band, max(2, math.ceil((high - low) / band) + 2))
-    draws = rng.normal(0, 1, (3, len(knots)))
-    # A fine grid to integrate the stretch on: an eighth of a band per step is far below a letter's width.
-    grid = np.linspace(low, high + band, 8 * len(knots))
-    curves = [np.interp(grid, knots, row) for row in draws]
-    stretch = np.exp(style.local_aspect * curves[0])
-    warped = low + np.concatenate([[0.0], np.cumsum((stretch[1:] + stretch[:-1]) / 2 * np.diff(grid))])
-    return (
-        lambda x: np.interp(x, grid, warped),
-        lambda x: style.local_slant * np.interp(x, grid, curves[1]),
-        lambda x: np.exp(style.local_size * np.interp(x, grid, curves[2])),
-    )
 
 
 def _draw_pressure_stroke(

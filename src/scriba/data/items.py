@@ -113,7 +113,6 @@ class StyledInkItems(_InkItems):
         preprocessing: the model's input preprocessing.
         base: the clean style the random ones vary around (the model file's style).
         strength: how far styles vary, 0 (always ``base``) to 1.
-        drift: strength of the drift of letter width, slant and size along the writing (0 off).
         paper: the paper-like augmentation of the drawn ink (``data.paper``; None: off).
     """
 
@@ -125,15 +124,14 @@ class StyledInkItems(_InkItems):
         preprocessing: Preprocessing,
         base: InkStyle,
         strength: float,
-        drift: float = 0.0,
         paper: PaperAugmentation | None = None,
     ) -> None:
         super().__init__(inks, texts, widths)
-        self.preprocessing, self.base, self.strength, self.drift = preprocessing, base, strength, drift
+        self.preprocessing, self.base, self.strength = preprocessing, base, strength
         self.paper = paper
 
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-        style = sample_ink_style(rng, self.strength, self.base, self.drift)
+        style = sample_ink_style(rng, self.strength, self.base)
         drawn = _on_paper(render_ink(self.inks[index], style, rng), self.paper, rng)
         return self.preprocessing.apply(drawn), self.texts[index]
 

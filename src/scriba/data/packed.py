@@ -277,14 +277,13 @@ class PackedInkItems(_PackedItems):
         preprocessing: Preprocessing,
         base: InkStyle,
         strength: float,
-        drift: float = 0.0,
     ) -> None:
         super().__init__(split, indices)
-        self.preprocessing, self.base, self.strength, self.drift = preprocessing, base, strength, drift
+        self.preprocessing, self.base, self.strength = preprocessing, base, strength
 
     def load(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         # The same draws in the same order as StyledInkItems.load.
-        style = sample_ink_style(rng, self.strength, self.base, self.drift)
+        style = sample_ink_style(rng, self.strength, self.base)
         ink, text = self.split.strokes(int(self.indices[index]))
         return self.preprocessing.apply(render_ink(ink, style, rng)), text
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from scriba.models.layers import CTCShortcut, SequenceHead, conv_bn_relu
+from scriba.models.layers import SequenceHead, conv_bn_relu
 from scriba.models.registry import RecognitionModel, register_model
 
 
@@ -145,13 +145,6 @@ class ResNetCRNNArgs:
         hidden: LSTM units per direction.
         layers: number of BiLSTM layers.
         dropout: dropout around the LSTMs.
-        column_pool: take the maximum over the feature map's rows instead of stacking them, so the LSTMs
-            see one feature vector per column whatever the input height (Retsinas et al. 2022).
-        shortcut: loss weight of an auxiliary CTC head on the conv features (0: none); training only.
-        rows: feature-map rows the LSTMs see (0: all of them, height / 16). Otherwise the map is
-            max-pooled over overlapping row bands down to this many, so the LSTMs' input size does not
-            depend on the input height: a model trained 32 px high (2 rows) can be fine-tuned 48 px high
-            with ``rows: 2``. ``column_pool`` is the case of one row.
     """
 
     channels: tuple[int, int, int, int] = (32, 64, 128, 256)
@@ -159,23 +152,6 @@ class ResNetCRNNArgs:
     hidden: int = 256
     layers: int = 2
     dropout: float = 0.2
-    column_pool: bool = False
-    shortcut: float = 0.0
-    rows: int = 0
-
-    def __post_init__(self) -> None:
-        if self.shortcut < 0:
-            raise ValueError(f"resnet_crnn shortcut weight must be >= 0, got {self.shortcut}")
-        if self.rows < 0:
-            raise ValueError(f"resnet_crnn rows must be >= 0, got {self.rows}")
-        if self.rows and self.column_pool:
-            raise ValueError("resnet_crnn takes column_pool or rows, not both")
-
-
-def row_bands(height: int, rows: int) -> list[tuple[int, int]]:
-    """``rows`` bands [start, end) covering ``height`` rows, as adaptive pooling cuts them (overlapping
-    where ``rows`` does not divide ``height``: 3 rows to 2 gives [0, 2) and [1, 3))."""
-    return [(i * height // rows, -(-(i + 1) * height // rows)) for i in range(rows)]
 
 
 class BasicBlock(nn.Module):
@@ -222,35 +198,14 @@ class ResNetCRNN(RecognitionModel):
                 layers.append(BasicBlock(in_channels, channels, stride if i == 0 else (1, 1)))
                 in_channels = channels
         self.features = nn.Sequential(*layers)
-        map_rows = input_height // 16
-        if args.rows > map_rows:
-            raise ValueError(f"resnet_crnn rows={args.rows} needs an input at least {16 * args.rows} px high")
-        # Rows pooled to bands before the LSTMs (column_pool: one band of all rows; none: rows stacked).
-        # Fixed slices rather than adaptive_max_pool2d: ONNX exports that only where the sizes divide.
-        pooled_rows = 1 if args.column_pool else args.rows
-        self._bands = row_bands(map_rows, pooled_rows) if pooled_rows else []
-        in_features = in_channels * (pooled_rows or map_rows)
-        self.head = SequenceHead(in_features, num_classes, args.hidden, args.layers, args.dropout)
-        self.shortcut = CTCShortcut(in_features, num_classes) if args.shortcut > 0 else None
+        self.head = SequenceHead(
+            in_channels * (input_height // 16), num_classes, args.hidden, args.layers, args.dropout
+        )
 
     def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
         # Stride-2 3x3 convs with padding 1 give ceil(W / 2) twice.
         return torch.div(torch.div(widths + 1, 2, rounding_mode="floor") + 1, 2, rounding_mode="floor")
 
-    def _features(self, images: torch.Tensor) -> torch.Tensor:
-        features = self.features(images)
-        if self._bands:
-            return torch.cat([features[:, :, a:b].amax(dim=2, keepdim=True) for a, b in self._bands], dim=2)
-        return features
-
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lengths = self.output_lengths(widths)
-        return self.head(self._features(images), lengths), lengths
-
-    def forward_train(
-        self, images: torch.Tensor, widths: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, list[tuple[float, torch.Tensor]]]:
-        lengths = self.output_lengths(widths)
-        features = self._features(images)
-        aux = [(self.args.shortcut, self.shortcut(features))] if self.shortcut is not None else []
-        return self.head(features, lengths), lengths, aux
+        return self.head(self.features(images), lengths), lengths

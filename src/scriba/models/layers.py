@@ -88,18 +88,3 @@ class SequenceHead(nn.Module):
                 outputs.append(out)
             x = torch.cat(outputs, dim=-1)
         return x
-
-
-class CTCShortcut(nn.Module):
-    """Auxiliary CTC head straight on the conv features (Retsinas et al. 2022, "Best practices for a
-    handwritten text recognition system"): a 1-D conv over the frames, used only for a training loss so
-    the feature extractor gets a direct, short gradient path; inference ignores it."""
-
-    def __init__(self, in_features: int, num_classes: int) -> None:
-        super().__init__()
-        self.conv = nn.Conv1d(in_features, num_classes, kernel_size=3, padding=1)
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, T) features -> log_probs (T, N, num_classes)."""
-        n, c, h, t = features.shape
-        return self.conv(features.reshape(n, c * h, t)).permute(2, 0, 1).log_softmax(-1)

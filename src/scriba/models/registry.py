@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from scriba.errors import ConfigError
+from scriba.removed import refuse_removed, refuse_removed_architecture
 
 
 class RecognitionModel(nn.Module):
@@ -29,14 +30,6 @@ class RecognitionModel(nn.Module):
 
     def forward(self, images: torch.Tensor, widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
-
-    def forward_train(
-        self, images: torch.Tensor, widths: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, list[tuple[float, torch.Tensor]]]:
-        """What training needs: log-probs, output lengths, and (loss weight, log-probs (T, N, C)) of any
-        auxiliary CTC heads that only serve training (none by default)."""
-        log_probs, lengths = self(images, widths)
-        return log_probs, lengths, []
 
 
 @dataclass
@@ -91,6 +84,7 @@ def model_reads(name: str) -> str:
 
 def _entry(name: str) -> _Entry:
     if name not in _REGISTRY:
+        refuse_removed_architecture(name)
         raise ConfigError(f"unknown model {name!r}; available: {', '.join(list_models())}")
     return _REGISTRY[name]
 
@@ -106,6 +100,8 @@ def model_args(name: str, args: dict[str, Any] | None = None) -> Any:
     known = {f.name for f in dataclasses.fields(entry.args_cls)}
     unknown = sorted(set(args) - known)
     if unknown:
+        if name == "resnet_crnn":
+            refuse_removed("model.args", unknown)
         raise ConfigError(
             f"model {name!r} has no argument(s) {', '.join(unknown)}; it takes {', '.join(sorted(known))}"
         )

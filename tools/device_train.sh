@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On a lent GPU machine (the `device` tool), from the repository root, with the kit of
-# `python scripts/device_kit.py pack` carried along (carry: [".device"]):
-#   scripts/device_train.sh CONFIG MINUTES [KEY=VALUE ...]
+# `python tools/device_kit.py pack` carried along (carry: [".device"]):
+#   tools/device_train.sh CONFIG MINUTES [KEY=VALUE ...]
 # installs the packages the machine lacks, rebuilds the IAM-OnDB data from the kit, and trains CONFIG in
 # MINUTES (a probe minute included); the model file, its history and summary.json land in $OUT.
 set -euo pipefail
@@ -14,6 +14,6 @@ if ! python3 -c "import albumentations, rapidfuzz, lmdb" 2>/dev/null; then
   export PYTHONPATH=/tmp/site
 fi
 export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 SCRIBA_DATA=/tmp/scriba-data
-python3 scripts/device_kit.py unpack --to "$SCRIBA_DATA"
+python3 tools/device_kit.py unpack --to "$SCRIBA_DATA"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-python3 scripts/device_kit.py train "$config" "$minutes" --out "$out" --set "$@" 2>&1 | tee "$out/train.log"
+python3 tools/device_kit.py train "$config" "$minutes" --out "$out" --set "$@" 2>&1 | tee "$out/train.log"

@@ -1,4 +1,4 @@
-"""scripts/device_kit.py: the IAM-OnDB pack that travels to a lent GPU machine, split files, and a run sized to
+"""tools/device_kit.py: the IAM-OnDB pack that travels to a lent GPU machine, split files, and a run sized to
 its measured pace (here on the CPU, with a tiny pen model)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def kit():
-    spec = importlib.util.spec_from_file_location("device_kit", ROOT / "scripts" / "device_kit.py")
+    spec = importlib.util.spec_from_file_location("device_kit", ROOT / "tools" / "device_kit.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["device_kit"] = module
