@@ -93,7 +93,9 @@ def load_chains(path: Path = CHAINS) -> dict[str, Chain]:
         steps = []
         for raw in body["steps"]:
             if not isinstance(raw, dict) or set(raw) - STEP_KEYS or not {"id", "run", "out"} <= set(raw):
-                raise ChainError(f"{path}: a step of {name} needs id, run and out (keys: {', '.join(sorted(STEP_KEYS))})")
+                raise ChainError(
+                    f"{path}: a step of {name} needs id, run and out (keys: {', '.join(sorted(STEP_KEYS))})"
+                )
             step = Step(
                 name,
                 str(raw["id"]),
@@ -242,7 +244,7 @@ def write_texts(table: Path, drop: list[str], out: Path) -> int:
 def run_chain(args: argparse.Namespace) -> int:
     chains = load_chains(Path(args.chains))
     runs = Path(args.runs)
-    if runs.resolve().is_relative_to((REPO / ZOO).resolve()):
+    if (REPO / runs).resolve().is_relative_to((REPO / ZOO).resolve()):
         raise ChainError(f"--runs {runs} is inside the shipped models' folder")
     steps = select(plan(chains, args.name), args.name, args.first, args.last)
     chosen = {s.key for s in steps}
@@ -250,7 +252,7 @@ def run_chain(args: argparse.Namespace) -> int:
         (path, source)
         for step in steps
         for path, source in read_paths(chains, runs, step)
-        if source not in chosen and not path.is_file()
+        if source not in chosen and not (REPO / path).is_file()
     ]
     if missing and not args.dry_run:
         lines = "; ".join(f"{path} (made by {key})" for path, key in missing)
@@ -260,7 +262,7 @@ def run_chain(args: argparse.Namespace) -> int:
     for step in steps:
         argv = render(chains, step, runs, args.data)
         shown = shlex.join(argv)
-        done = all(p.is_file() for p in outputs(chains, runs, step))
+        done = all((REPO / p).is_file() for p in outputs(chains, runs, step))
         if args.dry_run:
             print(f"# {step.key}" + (f" (historically {step.minutes:g} min)" if step.minutes else "")
                   + (" [exists: skipped]" if done and not args.force else ""))  # fmt: skip
@@ -277,7 +279,7 @@ def run_chain(args: argparse.Namespace) -> int:
         if code != 0:
             print(f"[{step.key}] failed (exit {code}) after {took:.1f} s", file=sys.stderr)
             return code
-        absent = [str(p) for p in outputs(chains, runs, step) if not p.is_file()]
+        absent = [str(p) for p in outputs(chains, runs, step) if not (REPO / p).is_file()]
         if absent:
             print(f"[{step.key}] finished but did not write {', '.join(absent)}", file=sys.stderr)
             return 1
@@ -321,7 +323,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.chdir(REPO)
     args = build_parser().parse_args(argv)
     try:
         if args.text_of:

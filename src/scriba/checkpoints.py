@@ -52,9 +52,9 @@ def read_history(csv_dir: Path) -> list[dict[str, float]]:
 
 def portable_paths(value: Any, root: str | Path) -> Any:
     """``value`` (a recipe or data card, as plain data) with each absolute path made portable, for a model
-    file's metadata: relative to the working directory when under it (as recipes name a run's files, e.g. a
-    pseudo-label table), else relative to the data root ``root`` when under it (as recipes name data), else
-    the file name alone. A model file must not record where one machine kept its files."""
+    file's metadata: relative to the data root ``root`` when under it (as recipes name data), else relative to
+    the working directory when under it (as recipes name a run's files, e.g. a pseudo-label table), else the
+    file name alone. A model file must not record where one machine kept its files."""
     if isinstance(value, dict):
         return {k: portable_paths(v, root) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -62,7 +62,7 @@ def portable_paths(value: Any, root: str | Path) -> Any:
     if not isinstance(value, str) or not value.startswith("/") or "\n" in value:
         return value
     path = Path(value)
-    for base in (Path.cwd(), Path(root)):
+    for base in (Path(root), Path.cwd()):
         try:
             return path.relative_to(base.resolve()).as_posix()
         except ValueError:
