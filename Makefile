@@ -1,6 +1,9 @@
 # Two entry points for a fresh Linux machine with Python 3.11 (no GPU needed):
 #   make demo   create .venv, install, read the example images with the shipped english and names models
 #   make test   create .venv, install with dev extras, run ruff, mypy and the test suite
+#   make model-NAME   rebuild a shipped model or LM from ../shared/data with its whole chain of recipes
+#               (scripts/reproduce.py, configs/chains.yaml; hours of CPU for a model, seconds for an LM), into
+#               runs/reproduce/NAME/; REPRODUCE="--dry-run" prints the commands, "--install" ships the result
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -13,7 +16,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $@
 
-.PHONY: install demo test lint examples
+MODELS := english english_pen english_pen_b iam_ondb_words names english_lm names_lm
+REPRODUCE ?=
+
+.PHONY: install demo test lint examples $(addprefix model-,$(MODELS))
 install: $(BIN)/.installed
 
 demo: $(BIN)/.installed
@@ -34,3 +40,6 @@ lint: $(BIN)/.installed
 
 examples: $(BIN)/.installed
 	$(BIN)/python scripts/make_examples.py
+
+$(addprefix model-,$(MODELS)): model-%: $(BIN)/.installed
+	$(BIN)/python scripts/reproduce.py $* $(REPRODUCE)

@@ -8,6 +8,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
@@ -49,6 +50,26 @@ def read_history(csv_dir: Path) -> list[dict[str, float]]:
     return [history[e] for e in sorted(history)]
 
 
+def portable_paths(value: Any, root: str | Path) -> Any:
+    """``value`` (a recipe or data card, as plain data) with each absolute path made portable, for a model
+    file's metadata: relative to the data root ``root`` when under it (as recipes name data), else relative to
+    the working directory when under it (as recipes name a run's files, e.g. a pseudo-label table), else the
+    file name alone. A model file must not record where one machine kept its files."""
+    if isinstance(value, dict):
+        return {k: portable_paths(v, root) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable_paths(v, root) for v in value]
+    if not isinstance(value, str) or not value.startswith("/") or "\n" in value:
+        return value
+    path = Path(value)
+    for base in (Path(root), Path.cwd()):
+        try:
+            return path.relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.name
+
+
 def export_run(config: Config, checkpoint: Path, best_score: float, epochs: int, steps: int) -> FitResult:
     """Write the model file of a run from one of its checkpoints, with history, curves and data card."""
     run_dir = config.run_dir
@@ -60,10 +81,11 @@ def export_run(config: Config, checkpoint: Path, best_score: float, epochs: int,
     if history:
         plot_training_curves(history, run_dir / "curves.png")
     card_path = run_dir / "data_card.json"
+    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
     info = {
         "name": config.name,
-        "training_config": config.to_dict(),
-        "data": json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {},
+        "training_config": portable_paths(config.to_dict(), config.data.root),
+        "data": portable_paths(card, config.data.root),
         "metrics": {"val/cer": best_score, "epochs": epochs, "steps": steps, "checkpoint": checkpoint.name},
         "history": history,
     }

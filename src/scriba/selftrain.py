@@ -179,12 +179,23 @@ def validation_cer(config: Config, model: Path) -> float:
     return evaluate(Recognizer.load(model, lm=None), records, unknown_labels="score", cleaning=cleaning).cer
 
 
+def _from_working_directory(path: Path) -> str:
+    """``path`` relative to the working directory when it lies under it, else absolute."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
 def round_config(config: Config, k: int, start: Path, pseudo: Path) -> Config:
     """The training recipe of round ``k``: the config's data plus the pseudo-labels, from model ``start``
     (or from ``self_training.student_init`` when that is set)."""
     name = f"{config.name}_round{k}"
-    # Absolute: relative source paths are read under data.root, and the table is in the run folder.
-    table = SourceConfig(str(pseudo.resolve()), kind="table")
+    # Relative to the working directory when the run folder is under it (data.locate finds it there first, and
+    # the path recorded in the model file says nothing of this machine), else absolute: a relative path that
+    # is not found from the working directory is read under data.root.
+    table = SourceConfig(_from_working_directory(pseudo), kind="table")
     data = dataclasses.replace(config.data, train=[*config.data.train, table])
     training = dataclasses.replace(config.training, init_from=config.self_training.student_init or str(start))
     return dataclasses.replace(
