@@ -4,7 +4,7 @@ A lent machine is bare, has 15 minutes of device time a session and takes at mos
 along, so a GPU run has to be prepared here and then spent in one call. Three steps:
 
   python tools/device_kit.py pack                       # here: .device/ = wheels + IAM-OnDB packed (~14 MiB)
-  (device run, carry [".device"])  tools/device_train.sh configs/english_pen_gpu.yaml 8
+  (device run, carry [".device"])  tools/device_train.sh configs/experiments/english_pen_gpu.yaml 8
   python tools/device_kit.py join DIR                   # here: put split files back together
 
 `pack` writes the Python packages scriba needs that the machine lacks (wheels for its Python 3.12) and the
