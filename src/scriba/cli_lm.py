@@ -19,6 +19,8 @@ def _floats(text: str) -> list[float]:
 
 def add_lm_commands(commands: Any) -> None:
     """Add ``scriba lm build|perplexity|tune`` to the CLI's subcommands."""
+    from scriba.cli import _add_data_arguments, _add_model_argument, _add_unknown_labels_argument
+
     lm = commands.add_parser("lm", help="character language models: build, perplexity, tune a model's decoding")
     actions = lm.add_subparsers(dest="lm_command", required=True)
 
@@ -39,7 +41,7 @@ def add_lm_commands(commands: Any) -> None:
         "train); text files are read whole",
     )
     build.add_argument("--order", type=int, default=6, help="n-gram order (default 6)")
-    build.add_argument("--out", required=True, help="the .lm file to write")
+    build.add_argument("--out", metavar="LM_FILE", required=True, help="the .lm file to write")
     build.add_argument("--arpa", help="also write the model in ARPA text format here (for KenLM and others)")
     build.add_argument("--heldout", nargs="+", default=[], metavar="FILE", help="report perplexity on these files")
     build.add_argument(
@@ -54,20 +56,18 @@ def add_lm_commands(commands: Any) -> None:
     perplexity.set_defaults(handler=_perplexity)
 
     tune = actions.add_parser("tune", help="choose a model's LM weight and insertion bonus on labeled validation data")
-    tune.add_argument("--model", default="default", help="model name or file")
+    _add_model_argument(tune)
     tune.add_argument("--lm", required=True, help="a shipped LM name or a .lm file")
-    tune.add_argument("--data", required=True, help="labeled validation data (as scriba evaluate takes it)")
-    tune.add_argument("--kind", default="auto")
-    tune.add_argument("--split")
-    tune.add_argument("--subset", choices=["train", "val", "test"])
-    tune.add_argument("--limit", type=int, default=0)
-    tune.add_argument("--unknown-labels", choices=["error", "skip", "score"], default="score")
+    _add_data_arguments(tune, required=True)
+    _add_unknown_labels_argument(tune)
     tune.add_argument("--weights", type=_floats, default=[0.3, 0.5, 0.7, 1.0], help="LM weights to try (comma list)")
     tune.add_argument("--bonuses", type=_floats, default=[0.0, 0.5, 1.0, 2.0], help="insertion bonuses to try")
     tune.add_argument("--beam", type=int, default=16)
     tune.add_argument("--metric", choices=["cer", "wer", "exact"], default="cer", help="what to minimize")
     tune.add_argument(
-        "--out", help="write a copy of the model file with the best weights and this LM as its decoding defaults"
+        "--out",
+        metavar="MODEL_FILE",
+        help="write a copy of the model file with the best weights and this LM as its decoding defaults",
     )
     tune.add_argument(
         "--default-lm",
@@ -129,7 +129,8 @@ def _perplexity(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from scriba.data.sources import SourceConfig, read_source
+    from scriba.cli import note_unknown_labels, source_config
+    from scriba.data.sources import read_source
     from scriba.decoding.beam import BeamSearch
     from scriba.decoding.settings import DecodingSettings
     from scriba.evaluate import prepare_eval_data
@@ -143,8 +144,9 @@ def _tune(args: argparse.Namespace) -> int:
         raise ScribaError("--weights must not be negative")
     recognizer = Recognizer.load(args.model, lm=None)
     lm = load_lm(args.lm)
-    config = SourceConfig(path=args.data, kind=args.kind, split=args.split, limit=args.limit, subset=args.subset)
-    records, images, _ = prepare_eval_data(recognizer, read_source(config), args.unknown_labels)
+    read = read_source(source_config(args))
+    note_unknown_labels(recognizer.charset, recognizer.name, read, args.unknown_labels)
+    records, images, _ = prepare_eval_data(recognizer, read, args.unknown_labels)
     log_probs = validation_log_probs(recognizer, records, prepared=None if recognizer.reads_pen else images)
     truths = [r.text or "" for r in records]
     settings = DecodingSettings.of_model(recognizer.model_file.info)
