@@ -99,7 +99,7 @@ START_MODEL: list[Cell] = [
     code("""
     labels = pd.read_csv(EXAMPLES / "labels.csv", dtype=str, keep_default_na=False)
     paths = [EXAMPLES / p for p in labels["path"]]
-    readings = recognizer.read(paths)
+    readings = recognizer.read_images(paths)
 
     results = labels.assign(read=[r.text for r in readings], confidence=[r.confidence for r in readings])
     results["correct"] = results["read"] == results["text"]
@@ -148,12 +148,12 @@ START_MODEL: list[Cell] = [
         "float array": gray.astype(np.float32) / 255,  # 0..1
         "inverted": 255 - gray,  # light ink on dark paper
     }
-    for kind, reading in zip(inputs, recognizer.read(list(inputs.values())), strict=True):
+    for kind, reading in zip(inputs, recognizer.read_images(list(inputs.values())), strict=True):
         print(f"{kind:12s} -> {reading.text!r} (confidence {reading.confidence:.3f})")
     """),
     code("""
     # Per-character confidences of one reading (the reading's confidence is their geometric mean).
-    reading = recognizer.read(Image.open(paths[0]))[0]
+    reading = recognizer.read_image(Image.open(paths[0]))
     pd.DataFrame({"character": list(reading.text), "confidence": np.round(reading.char_confidences, 3)})
     """),
     md("""
@@ -485,7 +485,7 @@ TRAIN_MODEL: list[Cell] = [
     md("""
     ## Next
 
-    - Read images with the new model: `Recognizer.load(result.model_path).read(images)`, or
+    - Read images with the new model: `Recognizer.load(result.model_path).read_images(images)`, or
       `scriba read --model <model file> image.png`; see `start_model.ipynb`.
     - Score it on another dataset: `scriba evaluate --model <model file> --data <dataset>`.
     - Train the full recipe from the command line: `scriba train --config configs/iam_ondb_words.yaml`.

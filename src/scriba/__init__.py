@@ -14,6 +14,7 @@ from scriba.errors import (
     InputKindError,
     LabelError,
     ModelFileError,
+    ScribaDeprecationWarning,
     ScribaError,
     UnknownCharactersError,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "PenTestTimeAugmentation",
     "Reading",
     "Recognizer",
+    "ScribaDeprecationWarning",
     "ScribaError",
     "UnknownCharactersError",
     "__version__",

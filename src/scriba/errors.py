@@ -47,3 +47,8 @@ class ConfigError(ScribaError):
 
 class InputKindError(ScribaError):
     """A model was given input of a kind it does not read: an image for a model of pen trajectories."""
+
+
+class ScribaDeprecationWarning(DeprecationWarning):
+    """A name or call that still works for one release but is going away (the message says what replaces it).
+    A subclass, so that ``-W error::scriba.errors.ScribaDeprecationWarning`` finds every use of such a name."""

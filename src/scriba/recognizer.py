@@ -34,7 +34,7 @@ from scriba.decoding import (
 )
 from scriba.decoding.rescore import rescore
 from scriba.decoding.settings import AUTO, DecodingSettings, LmChoice, make_beam_search
-from scriba.errors import InputKindError, ModelFileError
+from scriba.errors import InputKindError, ModelFileError, ScribaDeprecationWarning
 from scriba.layout.page import Page
 from scriba.model_file import ModelFile, load_model_file
 from scriba.shipped import available, resolve, shipped_dirs
@@ -296,7 +296,7 @@ class Recognizer:
         warnings.warn(
             "Recognizer.read is deprecated: use read_image(image) for one image (one Reading) or "
             "read_images(images) for several (a list)",
-            DeprecationWarning,
+            ScribaDeprecationWarning,
             stacklevel=2,
         )
         if isinstance(images, str | Path | bytes | np.ndarray) or not isinstance(images, Sequence):

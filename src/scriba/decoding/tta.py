@@ -184,8 +184,10 @@ def warn_old_tta_name() -> None:
     """The DeprecationWarning of the old name ``TestTimeAugmentation`` (at the line that imports it)."""
     import warnings
 
+    from scriba.errors import ScribaDeprecationWarning
+
     message = "TestTimeAugmentation is deprecated, use ImageTestTimeAugmentation"
-    warnings.warn(message, DeprecationWarning, stacklevel=3)
+    warnings.warn(message, ScribaDeprecationWarning, stacklevel=3)
 
 
 def __getattr__(name: str) -> object:
