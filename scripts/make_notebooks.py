@@ -93,8 +93,8 @@ START_MODEL: list[Cell] = [
     md("""
     ## Read the example images
 
-    `recognizer.read` takes one image or a list of them (paths, numpy arrays, PIL images) and returns one
-    `Reading(text, confidence, char_confidences)` per image.
+    `recognizer.read_images` takes a list of images (paths, numpy arrays, PIL images) and returns one
+    `Reading(text, confidence, char_confidences)` per image; `recognizer.read_image` reads one.
     """),
     code("""
     labels = pd.read_csv(EXAMPLES / "labels.csv", dtype=str, keep_default_na=False)
@@ -155,6 +155,36 @@ START_MODEL: list[Cell] = [
     # Per-character confidences of one reading (the reading's confidence is their geometric mean).
     reading = recognizer.read_image(Image.open(paths[0]))
     pd.DataFrame({"character": list(reading.text), "confidence": np.round(reading.char_confidences, 3)})
+    """),
+    md("""
+    ## Decoding options: test-time augmentation and a lexicon
+
+    `Recognizer.load(..., tta=True)` reads each image in 9 stretched and shifted variants and keeps the reading
+    they support best (about 9x slower). `Recognizer.load(..., lexicon=FILE)` reads only entries of a word or
+    name list (a CSV with a `text` column or one entry per line; repeats count as frequency): the entry near
+    the greedy reading with the best CTC likelihood. `Reading.greedy_text` keeps what greedy decoding read and
+    `Reading.lexicon_margin` how much less likely the image finds the entry (0: the same reading). Here the
+    lexicon is the examples' words plus near misses; for names, `../shared/data/names/lexicon.csv` is one.
+    """),
+    code("""
+    import tempfile
+
+    words = [*sorted(set(labels["text"])), "Lendon", "Moming", "hells", "latter", "quack", "writter"]
+    with tempfile.TemporaryDirectory() as tmp:
+        lexicon_file = Path(tmp) / "lexicon.txt"
+        lexicon_file.write_text("\\n".join(words) + "\\n", encoding="utf-8")
+        with_lexicon = Recognizer.load(MODEL, lexicon=lexicon_file).read_images(paths)
+    with_tta = Recognizer.load(MODEL, tta=True).read_images(paths)
+    table = pd.DataFrame(
+        {
+            "truth": labels["text"],
+            "greedy": [r.text for r in readings],
+            "tta": [r.text for r in with_tta],
+            "lexicon": [r.text for r in with_lexicon],
+            "lexicon margin": [round(r.lexicon_margin or 0.0, 2) for r in with_lexicon],
+        }
+    )
+    print(table.to_string(index=False))
     """),
     md("""
     ## Ink: pen trajectories

@@ -186,16 +186,18 @@ def source_config(args: argparse.Namespace) -> SourceConfig:
 def note_unknown_labels(charset: Charset, model: str, records: list[Record], unknown_labels: str) -> None:
     """One stderr line saying how many labels hold characters the model cannot write and how they are counted
     (nothing with ``error``, which fails on them, or when there are none)."""
+    from scriba.data.cleaning import CleaningOptions, clean
+
     if unknown_labels == "error":
         return
-    missing = [charset.unknown(" ".join(r.text.split())) for r in records if r.text]
-    found = [m for m in missing if m]
+    scored, _ = clean(records, CleaningOptions(unknown_characters="keep"))  # the labels evaluation reads
+    found = [missing for r in scored if (missing := charset.unknown(r.text or ""))]
     if not found:
         return
     chars = "".join(sorted(set().union(*found)))
     how = "scored as errors" if unknown_labels == "score" else "left out"
     print(
-        f"scriba: note: {len(found)} of {len(records)} labels hold characters model {model} cannot write "
+        f"scriba: note: {len(found)} of {len(scored)} labels hold characters model {model} cannot write "
         f"({chars!r}): {how} (--unknown-labels score|skip|error)",
         file=sys.stderr,
     )

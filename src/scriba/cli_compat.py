@@ -74,16 +74,14 @@ def apply_old_spellings(args: argparse.Namespace) -> None:
 
 
 def _set_preprocessing_positionals(args: argparse.Namespace) -> None:
-    """``set-preprocessing MODEL OUT FIELD=VALUE...``: the leading positionals that are no changes fill the
-    model and the output file not given as ``--model`` / ``--out``, in that order."""
-    old = 0
-    while old < len(args.changes) and not _CHANGE.match(args.changes[old]):
+    """``set-preprocessing MODEL OUT FIELD=VALUE...``: leading positionals that are no changes fill the model and
+    the output file not given as ``--model`` / ``--out``, in that order."""
+    slots = [name for name in ("model", "out") if getattr(args, name) is None]
+    old = 0  # the rest, even a malformed change, goes to the changes (whose parser says what is wrong)
+    while old < min(len(slots), len(args.changes)) and not _CHANGE.match(args.changes[old]):
         old += 1
     given, args.changes = args.changes[:old], args.changes[old:]
-    slots = [name for name in ("model", "out") if getattr(args, name) is None]
-    if len(given) > len(slots):
-        raise ScribaError(f"unexpected {' '.join(given)}: give --model NAME_OR_FILE --out FILE FIELD=VALUE...")
-    filled = slots[: len(given)]
+    filled = slots[:old]
     if filled:
         shown = " ".join(name.upper() for name in filled)
         instead = " ".join(f"--{name} {name.upper()}" for name in filled)
