@@ -567,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scriba", description="Read handwriting: train, evaluate and apply CRNN models."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    parser.add_argument("--version", action="version", version=f"scriba {version()}")
+    parser.add_argument("--version", action=_VersionAction, help="print scriba's version and exit")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model from a YAML recipe")
@@ -771,6 +771,19 @@ def _add_threads_argument(parser: argparse.ArgumentParser) -> None:
     for action in subcommands:
         for sub in set(action.choices.values()):
             _add_threads_argument(sub)
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: looks the version up only when asked (not on every start, as argparse's own would)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: object, values: object, option: object = None
+    ) -> None:
+        print(f"scriba {version()}")
+        parser.exit()
 
 
 def version() -> str:
