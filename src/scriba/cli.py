@@ -83,7 +83,7 @@ def _add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     lm = parser.add_mutually_exclusive_group()
     lm.add_argument(
         "--lm",
-        metavar="NAME_OR_PATH",
+        metavar="NAME_OR_FILE",
         help="decode by beam search with this character language model (a shipped name such as english or names, "
         "or a .lm file; default: the model's own, if it names one)",
     )
@@ -150,7 +150,7 @@ def _add_ensemble_argument(parser: argparse.ArgumentParser) -> None:
         "--ensemble",
         action="append",
         default=[],
-        metavar="MODEL",
+        metavar="NAME_OR_FILE",
         help="also read with this model (repeatable): each model proposes its greedy reading and the one all "
         "of them find likeliest wins",
     )

@@ -37,6 +37,7 @@ def add_lm_commands(commands: Any) -> None:
         "--split",
         action="append",
         default=[],
+        metavar="NAME",
         help="from tables with a split column, only rows of this split (repeatable, e.g. --split trainset --split "
         "train); text files are read whole",
     )
@@ -50,14 +51,18 @@ def add_lm_commands(commands: Any) -> None:
     build.set_defaults(handler=_build)
 
     perplexity = actions.add_parser("perplexity", help="per-character perplexity of an LM on text files")
-    perplexity.add_argument("--lm", required=True, help="a shipped LM name (english, names) or a .lm file")
+    perplexity.add_argument(
+        "--lm", required=True, metavar="NAME_OR_FILE", help="a shipped LM name (english, names) or a .lm file"
+    )
     perplexity.add_argument("--text", nargs="+", required=True, metavar="FILE")
-    perplexity.add_argument("--split", action="append", default=[], help="only rows of this split of tables")
+    perplexity.add_argument(
+        "--split", action="append", default=[], metavar="NAME", help="only rows of this split of tables"
+    )
     perplexity.set_defaults(handler=_perplexity)
 
     tune = actions.add_parser("tune", help="choose a model's LM weight and insertion bonus on labeled validation data")
     _add_model_argument(tune)
-    tune.add_argument("--lm", required=True, help="a shipped LM name or a .lm file")
+    tune.add_argument("--lm", required=True, metavar="NAME_OR_FILE", help="a shipped LM name or a .lm file")
     _add_data_arguments(tune, required=True)
     _add_unknown_labels_argument(tune)
     tune.add_argument("--weights", type=_floats, default=[0.3, 0.5, 0.7, 1.0], help="LM weights to try (comma list)")
@@ -71,7 +76,7 @@ def add_lm_commands(commands: Any) -> None:
     )
     tune.add_argument(
         "--default-lm",
-        metavar="NAME_OR_PATH",
+        metavar="NAME_OR_FILE",
         help="with --out: the LM the copy names as its default (default: --lm), e.g. one built from the same text "
         "plus the validation text, after tuning with an LM that has not seen it",
     )
