@@ -101,7 +101,7 @@ def score_page(tally: Tally, sample: PageSample, recognizer: Recognizer) -> None
     tally.found_in_order += order == sorted(order)
     tally.all_in_order += order == sorted(order) and len(order) == len(matched)
     scored = [j for j, t in enumerate(sample.texts) if t is not None]
-    cut = recognizer.read([sample.cut_lines[j] for j in scored])
+    cut = recognizer.read_images([sample.cut_lines[j] for j in scored])
     for j, reading in zip(scored, cut, strict=True):
         truth = sample.texts[j] or ""
         i = matched[j]
@@ -109,7 +109,7 @@ def score_page(tally: Tally, sample: PageSample, recognizer: Recognizer) -> None
         tally.cut_edits += edit_distance(reading.text, truth)
         tally.chars += len(truth)
     if sample.original_lines is not None:
-        originals = recognizer.read([sample.original_lines[j] for j in scored])
+        originals = recognizer.read_images([sample.original_lines[j] for j in scored])
         edits = sum(edit_distance(r.text, sample.texts[j] or "") for j, r in zip(scored, originals, strict=True))
         tally.original_edits = (tally.original_edits or 0) + edits
     unmatched = set(range(len(found))) - set(order)
@@ -128,7 +128,7 @@ def time_pages(samples: list[PageSample], recognizer: Recognizer, repeats: int =
             recognizer.read_page(sample.image)
             best_page = min(best_page, time.perf_counter() - start)
             start = time.perf_counter()
-            recognizer.read(sample.cut_lines)
+            recognizer.read_images(sample.cut_lines)
             best_cut = min(best_cut, time.perf_counter() - start)
         page_s, cut_s = page_s + best_page, cut_s + best_cut
     return page_s, cut_s, len(samples)

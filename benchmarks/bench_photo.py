@@ -79,7 +79,7 @@ def main() -> None:
         recognizer = Recognizer.load(name, lm=None if args.no_lm else "auto")
         scores = []
         for images in (clean, photos):
-            texts = [reading.text for reading in recognizer.read(images, batch_size=16)]
+            texts = [reading.text for reading in recognizer.read_images(images, batch_size=16)]
             scores.append((cer(texts, truths), wer(texts, truths)))
         (clean_cer, clean_wer), (photo_cer, photo_wer) = scores
         print(

@@ -93,13 +93,13 @@ START_MODEL: list[Cell] = [
     md("""
     ## Read the example images
 
-    `recognizer.read` takes one image or a list of them (paths, numpy arrays, PIL images) and returns one
-    `Reading(text, confidence, char_confidences)` per image.
+    `recognizer.read_images` takes a list of images (paths, numpy arrays, PIL images) and returns one
+    `Reading(text, confidence, char_confidences)` per image; `recognizer.read_image` reads one.
     """),
     code("""
     labels = pd.read_csv(EXAMPLES / "labels.csv", dtype=str, keep_default_na=False)
     paths = [EXAMPLES / p for p in labels["path"]]
-    readings = recognizer.read(paths)
+    readings = recognizer.read_images(paths)
 
     results = labels.assign(read=[r.text for r in readings], confidence=[r.confidence for r in readings])
     results["correct"] = results["read"] == results["text"]
@@ -148,13 +148,43 @@ START_MODEL: list[Cell] = [
         "float array": gray.astype(np.float32) / 255,  # 0..1
         "inverted": 255 - gray,  # light ink on dark paper
     }
-    for kind, reading in zip(inputs, recognizer.read(list(inputs.values())), strict=True):
+    for kind, reading in zip(inputs, recognizer.read_images(list(inputs.values())), strict=True):
         print(f"{kind:12s} -> {reading.text!r} (confidence {reading.confidence:.3f})")
     """),
     code("""
     # Per-character confidences of one reading (the reading's confidence is their geometric mean).
-    reading = recognizer.read(Image.open(paths[0]))[0]
+    reading = recognizer.read_image(Image.open(paths[0]))
     pd.DataFrame({"character": list(reading.text), "confidence": np.round(reading.char_confidences, 3)})
+    """),
+    md("""
+    ## Decoding options: test-time augmentation and a lexicon
+
+    `Recognizer.load(..., tta=True)` reads each image in 9 stretched and shifted variants and keeps the reading
+    they support best (about 9x slower). `Recognizer.load(..., lexicon=FILE)` reads only entries of a word or
+    name list (a CSV with a `text` column or one entry per line; repeats count as frequency): the entry near
+    the greedy reading with the best CTC likelihood. `Reading.greedy_text` keeps what greedy decoding read and
+    `Reading.lexicon_margin` how much less likely the image finds the entry (0: the same reading). Here the
+    lexicon is the examples' words plus near misses; for names, `../shared/data/names/lexicon.csv` is one.
+    """),
+    code("""
+    import tempfile
+
+    words = [*sorted(set(labels["text"])), "Lendon", "Moming", "hells", "latter", "quack", "writter"]
+    with tempfile.TemporaryDirectory() as tmp:
+        lexicon_file = Path(tmp) / "lexicon.txt"
+        lexicon_file.write_text("\\n".join(words) + "\\n", encoding="utf-8")
+        with_lexicon = Recognizer.load(MODEL, lexicon=lexicon_file).read_images(paths)
+    with_tta = Recognizer.load(MODEL, tta=True).read_images(paths)
+    table = pd.DataFrame(
+        {
+            "truth": labels["text"],
+            "greedy": [r.text for r in readings],
+            "tta": [r.text for r in with_tta],
+            "lexicon": [r.text for r in with_lexicon],
+            "lexicon margin": [round(r.lexicon_margin or 0.0, 2) for r in with_lexicon],
+        }
+    )
+    print(table.to_string(index=False))
     """),
     md("""
     ## Ink: pen trajectories
@@ -485,7 +515,7 @@ TRAIN_MODEL: list[Cell] = [
     md("""
     ## Next
 
-    - Read images with the new model: `Recognizer.load(result.model_path).read(images)`, or
+    - Read images with the new model: `Recognizer.load(result.model_path).read_images(images)`, or
       `scriba read --model <model file> image.png`; see `start_model.ipynb`.
     - Score it on another dataset: `scriba evaluate --model <model file> --data <dataset>`.
     - Train the full recipe from the command line: `scriba train --config configs/iam_ondb_words.yaml`.

@@ -136,23 +136,29 @@ def test_calibrated_model_file_records_the_calibration(tiny_model: Path, word_ta
 
 def test_cli_calibrate(capsys, tiny_model: Path, word_tables, tmp_path: Path) -> None:
     out = tmp_path / "cal.safetensors"
-    code, stdout, _ = run(capsys, "calibrate", str(tiny_model), "--data", str(word_tables.val), "--out", str(out))
+    code, stdout, _ = run(
+        capsys, "calibrate", "--model", str(tiny_model), "--data", str(word_tables.val), "--out", str(out)
+    )
     assert code == 0 and "CER" in stdout and "temperature" in stdout and out.is_file()
     assert load_model_file(out).info["calibration"][0]["data"] == f"data {word_tables.val}"
     plain = tmp_path / "plain.safetensors"
-    code, stdout3, _ = run(capsys, "calibrate", str(tiny_model), "--data", str(word_tables.val), "--out", str(plain),
-                           "--no-temperature")  # fmt: skip
+    code, stdout3, _ = run(capsys, "calibrate", "--model", str(tiny_model), "--data", str(word_tables.val),
+                           "--out", str(plain), "--no-temperature")  # fmt: skip
     assert code == 0 and "temperature" not in stdout3
     assert load_model_file(plain).info["calibration"][0]["temperature"] == 1.0
     # --config: the recipe's validation table, the same samples as --data gave.
     overrides = tiny_overrides(word_tables.train, word_tables.val, tmp_path)
     recipe = tmp_path / "recipe.safetensors"
-    code, stdout2, _ = run(capsys, "calibrate", str(tiny_model), "--config", str(TINY), "--out", str(recipe),
+    code, stdout2, _ = run(capsys, "calibrate", "--model", str(tiny_model), "--config", str(TINY), "--out", str(recipe),
                            "--set", *overrides)  # fmt: skip
     assert code == 0 and stdout2.split(": ", 1)[1] == stdout.split(": ", 1)[1]
     assert load_model_file(recipe).info["calibration"][0]["data"] == f"validation data of {TINY}"
-    assert_one_line_error(*run(capsys, "calibrate", str(tiny_model), "--out", str(out))[::2], "--data", "--config")
-    code, _, err = run(capsys, "calibrate", str(tiny_model), "--data", str(tmp_path / "none.csv"), "--out", "x")
+    assert_one_line_error(
+        *run(capsys, "calibrate", "--model", str(tiny_model), "--out", str(out))[::2], "--data", "--config"
+    )
+    code, _, err = run(
+        capsys, "calibrate", "--model", str(tiny_model), "--data", str(tmp_path / "none.csv"), "--out", "x"
+    )
     assert_one_line_error(code, err, "none.csv")
 
 
@@ -161,9 +167,9 @@ def test_a_space_bonus_never_reads_spaces_at_the_ends() -> None:
                            Preprocessing(32))  # fmt: skip
     apply_offsets(model_file, 0.0, 50.0)  # the space wins every frame: greedy decoding reads one space
     image = torch.rand(32, 120).mul(255).byte().numpy()
-    assert Recognizer(model_file).read([image])[0].text == ""
+    assert Recognizer(model_file).read_image(image).text == ""
     apply_offsets(model_file, 0.0, -100.0)
-    assert " " not in Recognizer(model_file).read([image])[0].text
+    assert " " not in Recognizer(model_file).read_image(image).text
 
 
 def _readings(seed: int, sharpen: float, count: int = 400) -> tuple[list[torch.Tensor], list[str]]:

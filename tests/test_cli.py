@@ -80,10 +80,10 @@ def test_read_one_dataset_item_with_truth(capsys, tiny_model: Path, word_tables,
 def test_evaluate_prints_and_saves(capsys, tiny_model: Path, word_tables, tmp_path: Path) -> None:
     out_dir = tmp_path / "eval"
     code, out, _ = run(capsys, "evaluate", "--model", str(tiny_model), "--data", str(word_tables.val),
-                       "--out", str(out_dir), "--json", str(tmp_path / "r.json"))  # fmt: skip
+                       "--out", str(out_dir))  # fmt: skip
     assert code == 0
     assert "cer" in out and "exact_match" in out and "positional_char_accuracy" in out
-    assert json.loads((tmp_path / "r.json").read_text())["n"] == 12
+    assert json.loads((out_dir / "report.json").read_text())["n"] == 12
     code, out, _ = run(capsys, "evaluate", "--model", str(tiny_model), "--data", str(word_tables.val),
                        "--out", str(out_dir), "--tta")  # fmt: skip
     assert code == 0 and "cer" in out
@@ -118,7 +118,8 @@ def test_bad_tables_and_labels(capsys, tiny_model: Path, word_tables, tmp_path: 
     strange = tmp_path / "strange.csv"
     image = word_tables.val.parent / "img_5_000.png"
     strange.write_text(f"path,text\n{image},Ωmega\n")
-    assert_one_line_error(*run(capsys, "evaluate", *model, "--data", str(strange))[::2], "unknown characters", "'Ω'")
+    assert_one_line_error(*run(capsys, "evaluate", *model, "--data", str(strange), "--unknown-labels", "error")[::2],
+                          "unknown characters", "'Ω'")  # fmt: skip
     empty = tmp_path / "empty.csv"
     empty.write_text(f"path,text\n{image},\n{image},EMPTY\n")
     assert_one_line_error(*run(capsys, "evaluate", *model, "--data", str(empty))[::2], "nothing to evaluate")
@@ -154,7 +155,9 @@ def test_set_preprocessing_copies_a_model_with_other_settings(capsys, tiny_model
     from scriba.model_file import load_model_file
 
     out = tmp_path / "tuned.safetensors"
-    code, stdout, _ = run(capsys, "set-preprocessing", str(tiny_model), str(out), "tall_height=44", "stretch=1.25")
+    code, stdout, _ = run(
+        capsys, "set-preprocessing", "--model", str(tiny_model), "--out", str(out), "tall_height=44", "stretch=1.25"
+    )
     assert code == 0 and "tall_height" in stdout
     tuned, original = load_model_file(out), load_model_file(tiny_model)
     assert (tuned.preprocessing.tall_height, tuned.preprocessing.stretch) == (44, 1.25)
@@ -165,7 +168,8 @@ def test_set_preprocessing_copies_a_model_with_other_settings(capsys, tiny_model
                          ("stretch=9", "stretch"), ("tall_height", "key.path=value"), ("ink=1", "ink.FIELD=VALUE"),
                          ("ink.deskw=true", "unknown ink style field"),
                          ("ink.stroke_width=0", "stroke_width")):  # fmt: skip
-        code, _, err = run(capsys, "set-preprocessing", str(tiny_model), str(tmp_path / "bad.safetensors"), bad)
+        bad_out = str(tmp_path / "bad.safetensors")
+        code, _, err = run(capsys, "set-preprocessing", "--model", str(tiny_model), "--out", bad_out, bad)
         assert_one_line_error(code, err, message)
     assert not (tmp_path / "bad.safetensors").exists()
 
@@ -175,7 +179,7 @@ def test_set_preprocessing_sets_the_ink_style(capsys, tiny_model: Path, tmp_path
     from scriba.model_file import load_model_file
 
     out = tmp_path / "deskewed.safetensors"
-    code, stdout, _ = run(capsys, "set-preprocessing", str(tiny_model), str(out), "ink.deskew=true")
+    code, stdout, _ = run(capsys, "set-preprocessing", "--model", str(tiny_model), "--out", str(out), "ink.deskew=true")
     assert code == 0 and "'deskew': True" in stdout
     tuned, original = load_model_file(out), load_model_file(tiny_model)
     assert tuned.ink_style == dataclasses.replace(original.ink_style, deskew=True)
@@ -187,14 +191,16 @@ def test_average_writes_a_model_soup(capsys, tiny_model: Path, tmp_path: Path) -
     from scriba.model_file import load_model_file
 
     out = tmp_path / "soup.safetensors"
-    code, stdout, _ = run(capsys, "average", str(tiny_model), str(tiny_model), "--out", str(out), "--weights", "1", "3")
+    code, stdout, _ = run(
+        capsys, "average", "--model", str(tiny_model), str(tiny_model), "--out", str(out), "--weights", "1", "3"
+    )
     assert code == 0 and "mean of 2 models" in stdout
     soup, original = load_model_file(out), load_model_file(tiny_model)
     for a, b in zip(soup.model.state_dict().values(), original.model.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)  # the mean of a model with itself is that model
     assert [part["weight"] for part in soup.info["averaged_from"]] == [1.0, 3.0]
     for args, message in (([str(tiny_model)], "at least two"), ([str(tiny_model), "nowhere.safetensors"], "nowhere")):
-        code, _, err = run(capsys, "average", *args, "--out", str(tmp_path / "bad.safetensors"))
+        code, _, err = run(capsys, "average", "--model", *args, "--out", str(tmp_path / "bad.safetensors"))
         assert_one_line_error(code, err, message)
     assert not (tmp_path / "bad.safetensors").exists()
 

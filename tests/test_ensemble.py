@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,6 +14,7 @@ from scriba.errors import ConfigError
 from scriba.model_file import ModelFile
 from scriba.models import build_model
 from scriba.recognizer import Recognizer
+from tests.conftest import REPO
 
 
 def _recognizer(characters: str) -> Recognizer:
@@ -103,3 +105,18 @@ def test_with_a_language_model_the_lm_tips_the_balance_and_alternatives_are_rank
     assert [x.text for x in reading.alternatives] == ["cat", "cot"]
     assert reading.alternatives[0].lm == pytest.approx(lm.log_prob("cat"), abs=1e-6)
     assert reading.alternatives[0].score >= reading.alternatives[1].score
+
+
+def test_an_ensemble_reads_images_and_ink_as_its_models_do() -> None:
+    """Two copies of one model propose the same readings: the ensemble reads each input, in order, as the model."""
+    english = Recognizer.load("english", lm=None)
+    ensemble = Ensemble([english, Recognizer.load("english", lm=None)])
+    paths = sorted((REPO / "examples").glob("*.png"))
+    assert [r.text for r in ensemble.read_images(paths)] == [r.text for r in english.read_images(paths)]
+    assert ensemble.read_image(paths[-1]).text == english.read_image(paths[-1]).text
+    with pytest.raises(TypeError, match="read_image reads one"):
+        ensemble.read_images(paths[0])  # type: ignore[arg-type]
+    t = np.linspace(0, 2 * np.pi, 40)
+    inks = [[np.stack([100 + 30 * np.cos(t), 100 + 30 * np.sin(t)], axis=1)], [np.array([[0.0, 0], [0, 60]])]]
+    assert [r.text for r in ensemble.read_inks(inks)] == [r.text for r in english.read_inks(inks)]
+    assert ensemble.read_ink(inks[0]).text == english.read_ink(inks[0]).text

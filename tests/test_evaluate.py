@@ -28,7 +28,7 @@ def test_metrics_agree_with_the_samples(recognizer: Recognizer, word_tables) -> 
     assert report.n == len(records) == 12
     predictions = [s.prediction for s in report.samples]
     truths = [s.truth for s in report.samples]
-    assert predictions == [r.text for r in recognizer.read([r.image for r in records])]
+    assert predictions == [r.text for r in recognizer.read_images([r.image for r in records])]
     assert report.cer == pytest.approx(cer(predictions, truths))
     assert report.exact_match == pytest.approx(exact_match(predictions, truths))
     assert all(s.edits > 0 for s in report.worst)

@@ -41,15 +41,15 @@ def test_the_onnx_backend_reads_as_torch_does(
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     images = sorted(word_tables.val.parent.glob("*.png"))
-    torch_readings = Recognizer.load(tiny_model).read(images, batch_size=5)
+    torch_readings = Recognizer.load(tiny_model).read_images(images, batch_size=5)
     onnx_reader = Recognizer.load(tiny_model, backend="onnx")
     assert onnx_reader.backend == "onnx" and len(list((tmp_path / "cache" / "scriba" / "onnx").glob("*.onnx"))) == 1
-    onnx_readings = onnx_reader.read(images, batch_size=5)
+    onnx_readings = onnx_reader.read_images(images, batch_size=5)
     assert [r.text for r in onnx_readings] == [r.text for r in torch_readings]
     for a, b in zip(onnx_readings, torch_readings, strict=True):
         assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
     exported = export_onnx(load_model_file(tiny_model), tmp_path / "m.onnx")
-    assert [r.text for r in Recognizer.load(exported).read(images)] == [r.text for r in torch_readings]
+    assert [r.text for r in Recognizer.load(exported).read_images(images)] == [r.text for r in torch_readings]
     with pytest.raises(ValueError, match="float32"):
         Recognizer.load(tiny_model, backend="onnx", precision="bf16")
 
@@ -58,7 +58,9 @@ def test_export_cli_and_bad_onnx_files(
     capsys, tiny_model: Path, tmp_path: Path, image_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    code, out, _ = run(capsys, "export", str(tiny_model), "--out", str(tmp_path / "t.onnx"), "--check", str(image_file))
+    code, out, _ = run(
+        capsys, "export", "--model", str(tiny_model), "--out", str(tmp_path / "t.onnx"), "--check", str(image_file)
+    )
     assert code == 0 and "greedy text identical on 100.0%" in out
     code, out, _ = run(capsys, "read", str(image_file), "--model", str(tmp_path / "t.onnx"))
     assert code == 0 and out.startswith(str(image_file))

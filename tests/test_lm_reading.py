@@ -20,10 +20,10 @@ def val_words(word_tables) -> tuple[list[Path], list[str]]:
 def test_an_lm_of_the_words_reads_at_least_as_well_as_greedy_with_ranked_alternatives(val_words) -> None:
     images, truths = val_words
     lm = NgramLM.build(truths * 3, order=4)
-    plain = Recognizer.load("english", lm=None).read(images)
+    plain = Recognizer.load("english", lm=None).read_images(images)
     reader = Recognizer.load("english", lm=lm, lm_weight=0.5, insertion_bonus=1.0, alternatives=3)
-    readings = reader.read(images, batch_size=5)
-    assert [r.text for r in readings] == [reader.read(p)[0].text for p in images]  # batching changes nothing
+    readings = reader.read_images(images, batch_size=5)
+    assert [r.text for r in readings] == [reader.read_image(p).text for p in images]  # batching changes nothing
     right = sum(r.text == t for r, t in zip(readings, truths, strict=True))
     assert right >= sum(r.text == t for r, t in zip(plain, truths, strict=True))
     for r in readings:
@@ -35,18 +35,18 @@ def test_an_lm_of_the_words_reads_at_least_as_well_as_greedy_with_ranked_alterna
 
 def test_a_beam_without_an_lm_and_the_lm_with_tta_and_a_lexicon(val_words, tmp_path: Path) -> None:
     images, truths = val_words
-    greedy = Recognizer.load("english", lm=None).read(images)
-    beam_only = Recognizer.load("english", lm=None, beam=8).read(images)
+    greedy = Recognizer.load("english", lm=None).read_images(images)
+    beam_only = Recognizer.load("english", lm=None, beam=8).read_images(images)
     # Summing alignments rarely changes a clear word's reading: most agree with greedy.
     assert sum(a.text == b.text for a, b in zip(greedy, beam_only, strict=True)) >= len(images) - 2
     lm = NgramLM.build(truths * 3, order=4)
-    with_tta = Recognizer.load("english", lm=lm, tta=True, alternatives=2).read(images[:4])
+    with_tta = Recognizer.load("english", lm=lm, tta=True, alternatives=2).read_images(images[:4])
     assert all(r.alternatives and r.alternatives[0].text == r.text for r in with_tta)
     lexicon = tmp_path / "words.txt"
     lexicon.write_text("\n".join(sorted(set(truths))) + "\n", encoding="utf-8")
     english = Recognizer.load("english", lm=None)
     strict = LexiconDecoder.read(lexicon, english.charset, oov_penalty=None)
-    forced = Recognizer.load("english", lm=lm, lexicon=strict).read(images)
+    forced = Recognizer.load("english", lm=lm, lexicon=strict).read_images(images)
     assert all(r.text in truths and r.in_lexicon for r in forced)
     assert [r.greedy_text for r in forced] == [r.text for r in greedy]
     assert all(r.lexicon_margin == pytest.approx(0.0, abs=1e-4) for r in forced if r.text == r.greedy_text)

@@ -82,7 +82,7 @@ def test_start_model_notebook(
     with open(REPO / "examples" / "labels.csv", newline="", encoding="utf-8") as f:
         labels = [(row["path"], row["text"]) for row in csv.DictReader(f)]
     assert labels, "examples/labels.csv lists no examples"
-    expected = recognizer.read([REPO / "examples" / path for path, _ in labels])
+    expected = recognizer.read_images([REPO / "examples" / path for path, _ in labels])
     for (path, truth), reading in zip(labels, expected, strict=True):
         # The notebook's reading of each example is the library's reading of the same file.
         line = re.search(rf"^{re.escape(path)}\s+truth {re.escape(repr(truth))}\s+read (.*?)\s+confidence", text, re.M)

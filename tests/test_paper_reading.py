@@ -47,11 +47,11 @@ def test_a_photographed_line_reads_as_its_scan(line_model: tuple[Path, Path]) ->
     photos = [photograph(gray) for gray in clean]
     recognizer = Recognizer.load(model)
     assert recognizer.preprocessing.normalize
-    scans, photographed = ([r.text for r in recognizer.read(images)] for images in (clean, photos))
+    scans, photographed = ([r.text for r in recognizer.read_images(images)] for images in (clean, photos))
     assert sum(a == b for a, b in zip(scans, photographed, strict=True)) >= 7  # of 12 (8 when written)
     # The same weights without the normalization read the photos as something else (here: mostly nothing).
     recognizer.preprocessing = dataclasses.replace(recognizer.preprocessing, normalize=False)
-    unnormalized = [r.text for r in recognizer.read(photos)]
+    unnormalized = [r.text for r in recognizer.read_images(photos)]
     assert sum(a == b for a, b in zip(scans, unnormalized, strict=True)) <= 3
 
 
@@ -66,9 +66,9 @@ def test_nothing_to_read_reads_as_nothing(line_model: tuple[Path, Path], tiny_mo
         np.clip(rng.normal(128, 30, (100, 300)), 0, 255).astype(np.uint8),
     ]
     something = load_image(line_model[1].parent / "line_9_000.png")
-    readings = recognizer.read([*nothing, something], batch_size=2)
+    readings = recognizer.read_images([*nothing, something], batch_size=2)
     assert [(r.text, r.confidence, r.char_confidences) for r in readings[:4]] == [("", 0.0, [])] * 4
     assert readings[4].confidence > 0  # the network read it (the 2-epoch word model may read nothing in it)
     assert readings[4].text or not normalized
-    tta = Recognizer.load(line_model[0] if normalized else tiny_model, tta=True).read(nothing)
+    tta = Recognizer.load(line_model[0] if normalized else tiny_model, tta=True).read_images(nothing)
     assert [(r.text, r.confidence) for r in tta] == [("", 0.0)] * 4

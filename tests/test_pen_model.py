@@ -12,8 +12,8 @@ from scriba.config import load_config
 from scriba.data.inkio import write_ink_file
 from scriba.data.records import Record
 from scriba.data.sources import SourceConfig, read_source
+from scriba.decoding import ImageTestTimeAugmentation as ImageTTA
 from scriba.decoding import PenTestTimeAugmentation
-from scriba.decoding import TestTimeAugmentation as ImageTTA  # aliased: pytest would collect a Test* name
 from scriba.decoding.greedy import greedy_decode_one
 from scriba.errors import ConfigError, InputKindError
 from scriba.evaluate import evaluate
@@ -62,7 +62,7 @@ def test_reads_ink_in_any_batch_and_refuses_images(pen_model: Path, ink_folders:
     assert [recognizer.read_ink(ink).text for ink in inks[:4]] == [r.text for r in readings[:4]]
     assert recognizer.prepare_record(records[0]).shape[0] == 6
     with pytest.raises(InputKindError, match="reads pen trajectories"):
-        recognizer.read(np.full((32, 90), 255, np.uint8))
+        recognizer.read_image(np.full((32, 90), 255, np.uint8))
     with pytest.raises(InputKindError, match="is an image"):
         recognizer.prepare_record(Record("cat", image=np.full((32, 90), 255, np.uint8)))
     with pytest.raises(InputKindError, match="TestTimeAugmentation varies images"):

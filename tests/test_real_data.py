@@ -148,8 +148,8 @@ def test_default_model_reads_real_scans_and_photos_of_them(shared_data: Path) ->
         turned = 255 - turned if k % 2 else turned
         photos.append(cv2.imdecode(cv2.imencode(".jpg", turned, [cv2.IMWRITE_JPEG_QUALITY, 30])[1], 0))
     recognizer = Recognizer.load(DEFAULT_MODEL, lm=None)
-    clean_cer = cer([r.text for r in recognizer.read(clean)], truths)
-    photo_cer = cer([r.text for r in recognizer.read(photos)], truths)
+    clean_cer = cer([r.text for r in recognizer.read_images(clean)], truths)
+    photo_cer = cer([r.text for r in recognizer.read_images(photos)], truths)
     assert clean_cer < 0.09, clean_cer
     assert photo_cer < 1.15 * clean_cer, (photo_cer, clean_cer)
 

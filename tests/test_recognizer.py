@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from scriba.data.images import load_image
+from scriba.decoding import ImageTestTimeAugmentation as TTA
 from scriba.decoding import LexiconDecoder
-from scriba.decoding import TestTimeAugmentation as TTA  # aliased: pytest would collect a Test* name
-from scriba.errors import DataFormatError, ImageError, ModelFileError
+from scriba.errors import DataFormatError, ImageError, ModelFileError, ScribaDeprecationWarning
 from scriba.recognizer import Recognizer, available_models, resolve_model
 from tests.conftest import REPO
 
@@ -31,16 +31,16 @@ def test_paths_arrays_and_pil_images_read_the_same(recognizer: Recognizer, image
     path = images[0]
     gray = load_image(path)
     rgb = np.stack([gray] * 3, axis=-1)
-    expected = recognizer.read(path)[0]
+    expected = recognizer.read_image(path)
     for source in (str(path), gray, rgb, Image.open(path), 255 - gray):  # inverted: light ink on dark
-        reading = recognizer.read(source)[0]
+        reading = recognizer.read_image(source)
         assert reading.text == expected.text
         assert reading.confidence == pytest.approx(expected.confidence, abs=1e-4)
 
 
 def test_batched_reading_matches_one_by_one(recognizer: Recognizer, images: list[Path]) -> None:
-    batched = recognizer.read(images, batch_size=5)
-    single = [recognizer.read(path)[0] for path in images]
+    batched = recognizer.read_images(images, batch_size=5)
+    single = [recognizer.read_image(path) for path in images]
     assert [r.text for r in batched] == [r.text for r in single]
     # LSTMs run packed, so only the last frame's conv window (which may see the padding) can differ.
     assert [r.confidence for r in batched] == pytest.approx([r.confidence for r in single], abs=2e-3)
@@ -50,14 +50,14 @@ def test_batched_reading_matches_one_by_one(recognizer: Recognizer, images: list
 
 
 def test_test_time_augmentation(tiny_model: Path, recognizer: Recognizer, images: list[Path]) -> None:
-    plain = recognizer.read(images)
-    identity = Recognizer.load(tiny_model, tta=TTA(widths=(1.0,), shifts=(0.0,))).read(images)
+    plain = recognizer.read_images(images)
+    identity = Recognizer.load(tiny_model, tta=TTA(widths=(1.0,), shifts=(0.0,))).read_images(images)
     assert [(r.text, r.char_confidences) for r in identity] == [(r.text, r.char_confidences) for r in plain]
 
     augmented = Recognizer.load(tiny_model, tta=True)
     assert augmented.tta == TTA()
-    batched = augmented.read(images, batch_size=5)
-    single = [augmented.read(path)[0] for path in images]
+    batched = augmented.read_images(images, batch_size=5)
+    single = [augmented.read_image(path) for path in images]
     assert [r.text for r in batched] == [r.text for r in single]
     for reading in batched:
         assert 0.0 <= reading.confidence <= 1.0 and len(reading.char_confidences) == len(reading.text)
@@ -66,9 +66,9 @@ def test_test_time_augmentation(tiny_model: Path, recognizer: Recognizer, images
 @pytest.mark.parametrize(("model", "folder"), [("english", "examples"), ("names", "examples/names")])
 def test_bfloat16_reads_the_examples_as_float32(model: str, folder: str) -> None:
     paths = sorted((REPO / folder).glob("*.png"))
-    fp32 = Recognizer.load(model).read(paths)
+    fp32 = Recognizer.load(model).read_images(paths)
     half = Recognizer.load(model, precision="bf16")
-    readings = half.read(paths, batch_size=4)
+    readings = half.read_images(paths, batch_size=4)
     assert next(half.model.parameters()).dtype == torch.bfloat16
     assert next(half.model_file.model.parameters()).dtype == torch.float32  # the loaded file is not changed
     assert [r.text for r in readings] == [r.text for r in fp32]
@@ -89,11 +89,23 @@ def test_read_ink(recognizer: Recognizer) -> None:
     assert [single.text] == [r.text for r in recognizer.read_inks([ink])]
 
 
+def test_read_image_takes_one_image_and_read_images_a_sequence(recognizer: Recognizer, images: list[Path]) -> None:
+    with pytest.raises(TypeError, match="read_image reads one"):
+        recognizer.read_images(images[0])  # type: ignore[arg-type]
+    # The deprecated read() still returns a list, for one image or several, and says what replaces it.
+    with pytest.warns(ScribaDeprecationWarning, match=r"read_image\(image\) for one image"):
+        one = recognizer.read(images[0])
+    with pytest.warns(ScribaDeprecationWarning):
+        several = recognizer.read(images[:3])
+    assert [r.text for r in one] == [recognizer.read_image(images[0]).text]
+    assert [r.text for r in several] == [r.text for r in recognizer.read_images(images[:3])]
+
+
 def test_missing_and_corrupt_images_raise_image_error(recognizer: Recognizer, corrupt_image: Path) -> None:
     with pytest.raises(ImageError, match="not found"):
-        recognizer.read("no/such/image.png")
+        recognizer.read_image("no/such/image.png")
     with pytest.raises(ImageError, match="cannot decode"):
-        recognizer.read(corrupt_image)
+        recognizer.read_image(corrupt_image)
 
 
 def test_model_names_and_errors(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,10 +132,10 @@ def test_lexicon_decoding_reads_lexicon_entries(word_tables, tmp_path: Path) -> 
     words = [*sorted(set(truths)), "cab", "dot", "run", "ten", "core", "rend", "nose", "band", "pan", "inky"]
     lexicon_file = tmp_path / "words.txt"
     lexicon_file.write_text("\n".join([*words, "extraordinarily"]) + "\n", encoding="utf-8")
-    plain = english.read(images)
+    plain = english.read_images(images)
     decoder = Recognizer.load("english", lexicon=lexicon_file, lm=None)
-    readings = decoder.read(images, batch_size=5)
-    assert [r.text for r in readings] == [decoder.read(path)[0].text for path in images]
+    readings = decoder.read_images(images, batch_size=5)
+    assert [r.text for r in readings] == [decoder.read_image(path).text for path in images]
     assert [r.greedy_text for r in readings] == [r.text for r in plain]
     assert all(r.in_lexicon and r.text in words for r in readings)
     assert all(r.text != r.greedy_text or r.lexicon_margin == pytest.approx(0.0, abs=1e-4) for r in readings)
@@ -133,7 +145,7 @@ def test_lexicon_decoding_reads_lexicon_entries(word_tables, tmp_path: Path) -> 
     assert plain[0].greedy_text is None and plain[0].lexicon_margin is None  # no lexicon: no lexicon fields
     # With test-time augmentation too and the lexicon as a hard constraint, still only entries.
     strict = LexiconDecoder.read(lexicon_file, english.charset, oov_penalty=None)
-    both = Recognizer.load("english", tta=True, lexicon=strict, lm=None).read(images[:4])
+    both = Recognizer.load("english", tta=True, lexicon=strict, lm=None).read_images(images[:4])
     assert all(r.text in words for r in both)
     with pytest.raises(DataFormatError, match="lexicon: corpus not found"):
         Recognizer.load("english", lexicon=tmp_path / "missing.txt")

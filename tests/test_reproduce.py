@@ -114,8 +114,6 @@ def test_no_step_writes_into_the_zoo(reproduce: ModuleType, chains: dict) -> Non
             declared = {str(p) for p in reproduce.outputs(chains, reproduce.RUNS, step)}
             assert all(p.startswith(f"runs/reproduce/{chain.name}/") for p in declared)
             written = [_option(argv, "--out")] + [s.split("=", 1)[1] for s in _sets(argv) if s.startswith("model_out=")]
-            if argv[:2] == ["scriba", "set-preprocessing"]:
-                written.append(argv[3])
             assert [w for w in written if w] and all(w in declared for w in written if w), step.key
             assert not any("zoo" in token or token.startswith("models/") for token in argv), step.key
 
@@ -124,8 +122,8 @@ def test_the_chain_file_is_checked(reproduce: ModuleType, tmp_path: Path) -> Non
     later = tmp_path / "later.yaml"
     later.write_text(
         "a:\n  ships: a.safetensors\n  steps:\n"
-        "    - {id: one, run: 'scriba average {two} {two} --out {out}', out: one.safetensors}\n"
-        "    - {id: two, run: 'scriba average x y --out {out}', out: two.safetensors}\n"
+        "    - {id: one, run: 'scriba average --model {two} {two} --out {out}', out: one.safetensors}\n"
+        "    - {id: two, run: 'scriba average --model x y --out {out}', out: two.safetensors}\n"
     )
     with pytest.raises(reproduce.ChainError, match="a:two, which is not an earlier step"):
         reproduce.load_chains(later)
@@ -148,8 +146,9 @@ def test_dry_run_prints_the_plan(reproduce: ModuleType, chains: dict, capsys: py
     assert keys.index("iam_ondb_words:stage3") < keys.index("english:stage4") < keys.index("names:stage1")
     assert "english:stage6a" not in keys and "names_lm:lm" in keys
     assert commands[-2] == (
-        "scriba calibrate runs/reproduce_test_nothing/names/stage8a.safetensors --config configs/names_student.yaml "
-        "--no-temperature --out runs/reproduce_test_nothing/names/stage8.safetensors"
+        "scriba calibrate --model runs/reproduce_test_nothing/names/stage8a.safetensors "
+        "--config configs/names_student.yaml --no-temperature "
+        "--out runs/reproduce_test_nothing/names/stage8.safetensors"
     )
     assert printed[-1].startswith("# then: cp runs/reproduce_test_nothing/names/names.safetensors")
     assert not (REPO / "runs" / "reproduce_test_nothing").exists()
@@ -174,10 +173,11 @@ def test_a_tiny_chain_runs_end_to_end(reproduce: ModuleType, word_tables, tmp_pa
         f"      run: >-\n        scriba train --config configs/tiny.yaml --set output_dir={{dir}} model_out={{out}}\n"
         f"        {shlex.quote(f'data.train=[{{path: {train}}}]')} {shlex.quote(f'data.val=[{{path: {val}}}]')}\n"
         "      out: trained.safetensors\n"
-        "    - {id: wider, run: 'scriba set-preprocessing {train} {out} stretch=1.25', out: wider.safetensors}\n"
-        f"    - {{id: cal, run: 'scriba calibrate {{wider}} --data {val} --no-temperature --out {{out}}', "
+        "    - {id: wider, run: 'scriba set-preprocessing --model {train} --out {out} stretch=1.25', "
+        "out: wider.safetensors}\n"
+        f"    - {{id: cal, run: 'scriba calibrate --model {{wider}} --data {val} --no-temperature --out {{out}}', "
         "out: cal.safetensors}\n"
-        "    - {id: mean, run: 'scriba average {wider} {cal} --out {out}', out: tiny.safetensors}\n"
+        "    - {id: mean, run: 'scriba average --model {wider} {cal} --out {out}', out: tiny.safetensors}\n"
     )
     runs = tmp_path / "runs"
     assert reproduce.main(["tiny", "--chains", str(chain), "--runs", str(runs)]) == 0

@@ -50,7 +50,7 @@ def test_pseudo_labels_keep_confident_readings_and_are_marked(tmp_path: Path) ->
     write_word_table(folder, 10, seed=7)
     images = sorted(folder.glob("*.png"))
     recognizer = Recognizer.load(SHIPPED)
-    readings = recognizer.read(images)
+    readings = recognizer.read_images(images)
     threshold = sorted(r.confidence for r in readings)[len(readings) // 2]
     result = pseudo_label(recognizer, images, threshold, tmp_path / "pseudo.csv")
     expected = [(str(p.resolve()), r.text) for p, r in zip(images, readings, strict=True)]
@@ -70,7 +70,7 @@ def test_pseudo_labels_keep_confident_readings_and_are_marked(tmp_path: Path) ->
     # With test-time augmentation the readings are the augmented recognizer's, and the counts say so.
     augmented = Recognizer.load(SHIPPED, tta=True)
     with_tta = pseudo_label(augmented, images, threshold, tmp_path / "tta.csv")
-    expected_tta = [(str(p.resolve()), r.text) for p, r in zip(images, augmented.read(images), strict=True)
+    expected_tta = [(str(p.resolve()), r.text) for p, r in zip(images, augmented.read_images(images), strict=True)
                     if r.text and r.confidence >= threshold]  # fmt: skip
     table = pd.read_csv(with_tta.path, keep_default_na=False)
     assert list(zip(table["path"], table["text"], strict=True)) == expected_tta
@@ -86,7 +86,7 @@ def test_lexicon_decoded_pseudo_labels_keep_entries_the_image_supports(tmp_path:
     lexicon.write_text("cab\ndot\nrun\nten\ncore\nrend\nnose\nband\npan\ninky\nward\nlike\n", encoding="utf-8")
     recognizer = Recognizer.load(SHIPPED, lm=None)  # greedy, with the lexicon as a hard constraint
     recognizer.lexicon = LexiconDecoder.read(lexicon, recognizer.charset, oov_penalty=None)
-    readings = recognizer.read(images)
+    readings = recognizer.read_images(images)
     margins = sorted(r.lexicon_margin for r in readings if r.in_lexicon)
     assert len(margins) >= 8 and margins[0] < margins[-1] < 0
     min_margin = margins[len(margins) // 2]

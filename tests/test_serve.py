@@ -45,7 +45,7 @@ def test_images_read_as_the_python_api_reads_them(client: TestClient) -> None:
     names = ["hello.png", "line.png", "London.png"]
     files = [("file", (n, (EXAMPLES / n).read_bytes(), "image/png")) for n in names]
     results = client.post("/v1/read", files=files).json()["results"]
-    expected = Recognizer.load("english", alternatives=3).read([EXAMPLES / n for n in names])
+    expected = Recognizer.load("english", alternatives=3).read_images([EXAMPLES / n for n in names])
     assert [r["text"] for r in results] == [e.text for e in expected] == ["hello", "Read this line, please.", "London"]
     for result, reading in zip(results, expected, strict=True):
         assert result["confidence"] == pytest.approx(reading.confidence, abs=1e-4)
@@ -61,7 +61,7 @@ def test_read_options(client: TestClient) -> None:
     greedy = client.post("/v1/read?lm=none", files=hello).json()["results"][0]
     assert greedy["text"] == "hello" and greedy["alternatives"] == []
     names = client.post("/v1/read?model=names", files=hello).json()["results"][0]
-    assert names["text"] == Recognizer.load("names").read(EXAMPLES / "hello.png")[0].text
+    assert names["text"] == Recognizer.load("names").read_image(EXAMPLES / "hello.png").text
 
 
 def test_ink_reads_as_the_python_api_reads_it(client: TestClient) -> None:

@@ -22,7 +22,7 @@ def labeled(folder: Path) -> list[tuple[Path, str]]:
 @pytest.mark.parametrize("lm", ["auto", None], ids=["default", "greedy"])
 def test_shipped_model_reads_its_examples(model: str, folder: Path, lm: str | None) -> None:
     examples = labeled(folder)
-    readings = Recognizer.load(model, lm=lm).read([path for path, _ in examples])
+    readings = Recognizer.load(model, lm=lm).read_images([path for path, _ in examples])
     assert [r.text for r in readings] == [text for _, text in examples]
     assert min(r.confidence for r in readings) > 0.5
 

@@ -41,7 +41,7 @@ def test_smoke_training_learns_and_writes_a_usable_model(tiny_run, word_tables) 
     assert [h["epoch"] for h in metadata["info"]["history"]] == [0, 1]
     assert 0 <= metadata["info"]["metrics"]["val/cer"] <= 1.5
 
-    readings = Recognizer.load(tiny_run.model_path).read(sorted(word_tables.train.parent.glob("*.png"))[:3])
+    readings = Recognizer.load(tiny_run.model_path).read_images(sorted(word_tables.train.parent.glob("*.png"))[:3])
     assert len(readings) == 3 and all(0 <= r.confidence <= 1 for r in readings)
 
 
@@ -173,7 +173,7 @@ def test_bf16_mixed_precision_trains_on_the_cpu(word_tables, tmp_path: Path) -> 
     assert len(watch.dtypes) == 6 and set(watch.dtypes) == {torch.bfloat16}  # 48 samples, batch 8
     weights = load_model_file(result.model_path).model.state_dict().values()
     assert {w.dtype for w in weights if w.is_floating_point()} == {torch.float32}
-    readings = Recognizer.load(result.model_path).read(sorted(word_tables.train.parent.glob("*.png"))[:2])
+    readings = Recognizer.load(result.model_path).read_images(sorted(word_tables.train.parent.glob("*.png"))[:2])
     assert len(readings) == 2
 
 

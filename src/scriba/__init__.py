@@ -1,6 +1,7 @@
 """scriba: read handwriting with a CRNN trained by CTC.
 
-``from scriba import Recognizer``; ``Recognizer.load().read(["a.png"])`` -> ``[Reading(text, confidence, ...)]``.
+``from scriba import Recognizer``; ``Recognizer.load().read_image("a.png")`` -> ``Reading(text, confidence, ...)``;
+``read_images([...])``, ``read_inks([...])`` -> one :class:`Reading` per input; ``read_page`` -> a :class:`Page`.
 """
 
 from typing import TYPE_CHECKING
@@ -13,13 +14,16 @@ from scriba.errors import (
     InputKindError,
     LabelError,
     ModelFileError,
+    ScribaDeprecationWarning,
     ScribaError,
     UnknownCharactersError,
 )
 
-if TYPE_CHECKING:  # imported lazily at run time (they pull in torch), seen by type checkers as they are
+if TYPE_CHECKING:  # imported lazily at run time (they pull in torch or numpy), seen by type checkers as they are
+    from scriba.decoding import ImageTestTimeAugmentation, LexiconDecoder, PenTestTimeAugmentation
     from scriba.ensemble import Ensemble
-    from scriba.recognizer import Alternative, Reading, Recognizer
+    from scriba.layout.page import Page, PageLine, PageWord
+    from scriba.recognizer import Alternative, Reading, Recognizer, available_models
 
 __version__ = "0.1.0"
 
@@ -30,22 +34,42 @@ __all__ = [
     "DataFormatError",
     "Ensemble",
     "ImageError",
+    "ImageTestTimeAugmentation",
     "InputKindError",
     "LabelError",
+    "LexiconDecoder",
     "ModelFileError",
+    "Page",
+    "PageLine",
+    "PageWord",
+    "PenTestTimeAugmentation",
     "Reading",
     "Recognizer",
+    "ScribaDeprecationWarning",
     "ScribaError",
     "UnknownCharactersError",
     "__version__",
+    "available_models",
 ]
 
-_LAZY = {"Recognizer": "scriba.recognizer", "Reading": "scriba.recognizer", "Alternative": "scriba.recognizer",
-         "Ensemble": "scriba.ensemble"}  # fmt: skip
+# Each lazily imported name and its module; the TYPE_CHECKING imports above name the same (a test checks).
+_LAZY = {
+    "Recognizer": "scriba.recognizer",
+    "Reading": "scriba.recognizer",
+    "Alternative": "scriba.recognizer",
+    "available_models": "scriba.recognizer",
+    "Ensemble": "scriba.ensemble",
+    "ImageTestTimeAugmentation": "scriba.decoding",
+    "PenTestTimeAugmentation": "scriba.decoding",
+    "LexiconDecoder": "scriba.decoding",
+    "Page": "scriba.layout.page",
+    "PageLine": "scriba.layout.page",
+    "PageWord": "scriba.layout.page",
+}
 
 
 def __getattr__(name: str) -> object:
-    # These pull in torch; import them on first use so that `import scriba` stays cheap.
+    # These pull in torch or numpy; import them on first use so that `import scriba` stays cheap.
     if name in _LAZY:
         import importlib
 

@@ -19,7 +19,9 @@ from scriba.data.records import Record
 from scriba.errors import ConfigError, ScribaError
 
 if TYPE_CHECKING:
+    from scriba.charset import Charset
     from scriba.data.ink import InkStyle
+    from scriba.data.sources import SourceConfig
     from scriba.ensemble import Ensemble
     from scriba.recognizer import Recognizer
 
@@ -30,6 +32,12 @@ TRAIN_MODULES = frozenset(
     {"lightning", "pytorch_lightning", "albumentations", "tensorboard", "lmdb", "wordfreq", "fontpkg"}
 )
 
+
+SPLIT_HELP = (
+    "the part of --data to use: the dataset's own split where it has them (IAM-OnDB trainset, testset_v, "
+    "testset_t; a Kaggle names folder's train, validation, test; a table's split column), else train, val or "
+    "test: the part (40/15/45%%) a stable hash of each file name assigns"
+)
 
 TTA_HELP = (
     "test-time augmentation: read each image 9 times (stretched 0.8/1/1.25x, shifted a pixel up/down), or for a "
@@ -75,7 +83,7 @@ def _add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     lm = parser.add_mutually_exclusive_group()
     lm.add_argument(
         "--lm",
-        metavar="NAME_OR_PATH",
+        metavar="NAME_OR_FILE",
         help="decode by beam search with this character language model (a shipped name such as english or names, "
         "or a .lm file; default: the model's own, if it names one)",
     )
@@ -98,13 +106,25 @@ def _add_data_arguments(parser: argparse.ArgumentParser, required: bool) -> None
         help="dataset: a path,text CSV/TSV, a Kaggle names CSV, IAM words.txt/lines.txt, or an IAM-OnDB folder",
     )
     parser.add_argument("--kind", default="auto", help="reader to use (default: detected from --data)")
-    parser.add_argument("--split", help="subset, e.g. testset_t for IAM-OnDB or validation for Kaggle")
+    parser.add_argument("--split", metavar="NAME", help=SPLIT_HELP)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N records")
+    # Deprecated alias of --split train|val|test (hidden from --help; see scriba.cli_compat).
+    parser.add_argument("--subset", choices=["train", "val", "test"], help=argparse.SUPPRESS)
+
+
+def _add_model_argument(
+    parser: argparse.ArgumentParser, old_positional: bool = False, default_later: bool = False
+) -> None:
+    """``--model NAME_OR_FILE``; with ``old_positional``, the deprecated positional MODEL is still taken. Its
+    default is set by :func:`scriba.cli_compat.apply_old_spellings` then (and with ``default_later``)."""
     parser.add_argument(
-        "--subset",
-        choices=["train", "val", "test"],
-        help="for data without a split: the part a stable hash of each file name gives (40/15/45%%)",
+        "--model",
+        metavar="NAME_OR_FILE",
+        default=None if old_positional or default_later else "default",
+        help="a shipped model's name (see `scriba models`) or a model file (default: the default model, english)",
     )
+    if old_positional:
+        parser.add_argument("old_model", nargs="?", help=argparse.SUPPRESS)
 
 
 def _add_precision_argument(parser: argparse.ArgumentParser) -> None:
@@ -130,7 +150,7 @@ def _add_ensemble_argument(parser: argparse.ArgumentParser) -> None:
         "--ensemble",
         action="append",
         default=[],
-        metavar="MODEL",
+        metavar="NAME_OR_FILE",
         help="also read with this model (repeatable): each model proposes its greedy reading and the one all "
         "of them find likeliest wins",
     )
@@ -140,16 +160,46 @@ def _add_unknown_labels_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--unknown-labels",
         choices=["error", "skip", "score"],
-        default="error",
-        help="labels with characters the model cannot produce: fail, skip them, or score them as errors",
+        default="score",
+        help="labels with characters the model cannot write: score them as errors (default; a note on stderr "
+        "says how many), skip them, or fail",
     )
 
 
 def _read_data(args: argparse.Namespace) -> list[Record]:
-    from scriba.data.sources import SourceConfig, read_source
+    from scriba.data.sources import read_source
 
-    return read_source(
-        SourceConfig(path=args.data, kind=args.kind, split=args.split, limit=args.limit, subset=args.subset)
+    return read_source(source_config(args))
+
+
+def source_config(args: argparse.Namespace) -> SourceConfig:
+    """The ``--data``, ``--kind``, ``--split`` and ``--limit`` options as a source: ``--split train|val|test``
+    of data without its own splits picks the hash part (:func:`scriba.data.sources.split_or_part`)."""
+    from scriba.data.sources import SourceConfig, split_or_part
+
+    split, part = split_or_part(args.data, args.kind, args.split)
+    if part is not None and args.subset is not None:
+        raise ScribaError(f"--split {args.split} and --subset {args.subset}: give the part once, with --split")
+    return SourceConfig(path=args.data, kind=args.kind, split=split, limit=args.limit, subset=part or args.subset)
+
+
+def note_unknown_labels(charset: Charset, model: str, records: list[Record], unknown_labels: str) -> None:
+    """One stderr line saying how many labels hold characters the model cannot write and how they are counted
+    (nothing with ``error``, which fails on them, or when there are none)."""
+    from scriba.data.cleaning import CleaningOptions, clean
+
+    if unknown_labels == "error":
+        return
+    scored, _ = clean(records, CleaningOptions(unknown_characters="keep"))  # the labels evaluation reads
+    found = [missing for r in scored if (missing := charset.unknown(r.text or ""))]
+    if not found:
+        return
+    chars = "".join(sorted(set().union(*found)))
+    how = "scored as errors" if unknown_labels == "score" else "left out"
+    print(
+        f"scriba: note: {len(found)} of {len(scored)} labels hold characters model {model} cannot write "
+        f"({chars!r}): {how} (--unknown-labels score|skip|error)",
+        file=sys.stderr,
     )
 
 
@@ -243,16 +293,22 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.ensemble and args.ink_style:
         raise ScribaError("an ensemble draws ink in each model's own style: drop --ink-style")
+    reader, records = _load_reader(args), _read_data(args)
+    note_unknown_labels(reader.charset, reader.name, records, args.unknown_labels)
     report, json_path = evaluate_to_folder(
-        _load_reader(args),
-        _read_data(args),
+        reader,
+        records,
         Path(args.out),
-        Path(args.json) if args.json else None,
+        Path(args.json_file) if args.json_file else None,
         args.unknown_labels,
         args.batch_size,
         args.grid,
         _ink_style(args.ink_style) if args.ink_style else None,
     )
+    if args.json:  # stdout holds the JSON alone
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        print(f"scriba: report: {json_path}, plots: {args.out}/", file=sys.stderr)
+        return 0
     print(report.summary())
     dropped = report.cleaning.get("dropped") or {}
     if dropped:
@@ -439,6 +495,8 @@ def _average(args: argparse.Namespace) -> int:
     from scriba.model_file import average_model_files
     from scriba.recognizer import resolve_model
 
+    if not args.models:
+        raise ScribaError("give the models to average: --model A B ...")
     average_model_files([resolve_model(m) for m in args.models], args.out, args.weights)
     print(f"{args.out}: mean of {len(args.models)} models")
     return 0
@@ -462,6 +520,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         unknown, described = "score", f"validation data of {args.config}"
     else:
         records = _read_data(args)
+        note_unknown_labels(recognizer.charset, recognizer.name, records, unknown)
         parts = (("data", args.data), ("split", args.split), ("subset", args.subset))
         described = " ".join(f"{name} {value}" for name, value in parts if value)
     result = calibrate_model_file(
@@ -508,6 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scriba", description="Read handwriting: train, evaluate and apply CRNN models."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("--version", action=_VersionAction, help="print scriba's version and exit")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model from a YAML recipe")
@@ -529,17 +589,27 @@ def build_parser() -> argparse.ArgumentParser:
     preview = commands.add_parser("preview", help="draw augmented training samples with their labels")
     preview.add_argument("--config", required=True, help="YAML recipe")
     _add_set_argument(preview)
-    preview.add_argument("--out", default="preview.png", help="PNG to write (default: preview.png)")
+    preview.add_argument(
+        "--out", metavar="PNG", default="preview.png", help="the image to write (default: preview.png)"
+    )
     preview.add_argument("--count", type=int, default=24, help="samples to draw")
     preview.add_argument("--epoch", type=int, default=0, help="draw the samples of this epoch")
     preview.set_defaults(handler=_preview)
 
     evaluate = commands.add_parser("evaluate", help="score a model on a labeled dataset")
-    evaluate.add_argument("--model", default="default", help="model name or file (default: the default model)")
+    _add_model_argument(evaluate)
     _add_ensemble_argument(evaluate)
     _add_data_arguments(evaluate, required=True)
-    evaluate.add_argument("--json", help="write the report here (default: OUT/report.json)")
-    evaluate.add_argument("--out", default="evaluation", help="folder for the report and plots (default: evaluation)")
+    evaluate.add_argument(
+        "--json",
+        action="store_true",
+        help="print the report as JSON on stdout instead of the summary (report.json is written into --out too)",
+    )
+    # The deprecated `--json FILE` arrives here (scriba.cli_compat.rewrite_old_arguments).
+    evaluate.add_argument("--old-json-file", dest="json_file", help=argparse.SUPPRESS)
+    evaluate.add_argument(
+        "--out", metavar="DIR", default="evaluation", help="folder for report.json and the plots (default: evaluation)"
+    )
     _add_unknown_labels_argument(evaluate)
     evaluate.add_argument("--batch-size", type=int, default=32)
     evaluate.add_argument("--grid", type=int, default=12, help="samples in the image grid")
@@ -555,9 +625,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     read = commands.add_parser("read", help="read handwriting in images or ink files")
     read.add_argument("images", nargs="*", help="image files or folders of them")
-    read.add_argument("--model", default="default", help="model name or file (default: the default model)")
+    _add_model_argument(read)
     _add_ensemble_argument(read)
-    read.add_argument("--json", action="store_true", help="print JSON")
+    read.add_argument("--json", action="store_true", help="print the readings as JSON on stdout")
     read.add_argument("--batch-size", type=int, default=32)
     _add_data_arguments(read, required=False)
     read.add_argument(
@@ -587,7 +657,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --page: text (printed), or write json, page (PAGE XML 2019) or alto (ALTO 4) beside each "
         "image (scan.png -> scan.json, scan.page.xml, scan.alto.xml) or into --out; implies --page",
     )
-    read.add_argument("--out", metavar="DIR", help="with --page: write the --format files into DIR; implies --page")
+    read.add_argument(
+        "--out", metavar="DIR", help="with --page: the folder to write the --format files into; implies --page"
+    )
     read.add_argument("--index", type=int, help="with --data: the item to show with its truth")
     read.add_argument("--save", help="with --data: save the item's image with truth and prediction (PNG)")
     read.add_argument(
@@ -604,10 +676,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune = commands.add_parser(
         "set-preprocessing", help="copy a model file with other preprocessing settings (same weights)"
     )
-    tune.add_argument("model", help="model name or file")
-    tune.add_argument("out", help="model file to write")
+    _add_model_argument(tune, default_later=True)
+    tune.add_argument("--out", metavar="MODEL_FILE", help="the model file to write")
     tune.add_argument(
-        "changes",
+        "changes",  # also takes the deprecated positional MODEL OUT before the changes (see scriba.cli_compat)
         nargs="+",
         metavar="FIELD=VALUE",
         help="e.g. tall_height=44 stretch=1.25 margin=0.1; ink.FIELD=VALUE sets the ink style, e.g. ink.deskew=true",
@@ -617,8 +689,17 @@ def build_parser() -> argparse.ArgumentParser:
     average = commands.add_parser(
         "average", help="write the mean of models fine-tuned from one start (a model soup; same architecture)"
     )
-    average.add_argument("models", nargs="+", help="model names or files (two or more)")
-    average.add_argument("--out", required=True, help="model file to write")
+    average.add_argument(
+        "--model",
+        dest="models",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="NAME_OR_FILE",
+        help="the models to average, two or more (--model A B, or --model A --model B)",
+    )
+    average.add_argument("old_models", nargs="*", help=argparse.SUPPRESS)  # deprecated positional models
+    average.add_argument("--out", metavar="MODEL_FILE", required=True, help="the model file to write")
     average.add_argument("--weights", type=float, nargs="+", help="one weight per model (default: equal)")
     average.set_defaults(handler=_average)
 
@@ -627,8 +708,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="tune the blank and space scores of a model on labeled held-out data (fewer dropped characters "
         "and merged words) and a temperature for its confidences, and write the calibrated model",
     )
-    calibrate.add_argument("model", help="model name or file")
-    calibrate.add_argument("--out", required=True, help="model file to write")
+    _add_model_argument(calibrate, old_positional=True)
+    calibrate.add_argument("--out", metavar="MODEL_FILE", required=True, help="the calibrated model file to write")
     _add_data_arguments(calibrate, required=False)
     calibrate.add_argument("--config", help="calibrate on this training recipe's validation data instead of --data")
     _add_set_argument(calibrate)
@@ -642,7 +723,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth = commands.add_parser("synth", help="write a synthetic handwriting dataset (path,text table + images)")
     synth.add_argument("--kind", required=True, choices=["names", "words", "lines"], help="what to write")
     synth.add_argument("--count", required=True, type=int, help="number of images")
-    synth.add_argument("--out", required=True, help="folder for images/ and labels.csv")
+    synth.add_argument("--out", metavar="DIR", required=True, help="the folder to write images/ and labels.csv into")
     synth.add_argument(
         "--corpus", help="texts: one per line, or a CSV with a text column (default: built-in names / English words)"
     )
@@ -655,13 +736,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prepare.add_argument("--config", required=True, help="YAML recipe (see configs/)")
     _add_set_argument(prepare, "data.train.0.limit=100")
-    prepare.add_argument("--out", help="folder to write (default: <output_dir>/<name>/prepared)")
+    prepare.add_argument("--out", metavar="DIR", help="the folder to write (default: <output_dir>/<name>/prepared)")
     prepare.set_defaults(handler=_prepare)
 
     export = commands.add_parser("export", help="write a model as ONNX, with its metadata, and check it against torch")
-    export.add_argument("model", help="model name or file")
+    _add_model_argument(export, old_positional=True)
     export.add_argument("--format", choices=["onnx"], default="onnx")
-    export.add_argument("--out", required=True, help="the .onnx file to write")
+    export.add_argument("--out", metavar="ONNX_FILE", required=True, help="the .onnx file to write")
     export.add_argument("--int8", action="store_true", help="quantize weights to 8 bits (smaller, ~1.15x faster)")
     export.add_argument(
         "--check", nargs="*", metavar="IMAGE", help="images to check parity on (default: examples/*.png, if there)"
@@ -692,6 +773,32 @@ def _add_threads_argument(parser: argparse.ArgumentParser) -> None:
             _add_threads_argument(sub)
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: looks the version up only when asked (not on every start, as argparse's own would)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: object, values: object, option: object = None
+    ) -> None:
+        print(f"scriba {version()}")
+        parser.exit()
+
+
+def version() -> str:
+    """The installed distribution's version, else the package's ``__version__`` (a source tree on the path)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+
+    try:
+        return installed_version("scriba")
+    except PackageNotFoundError:
+        from scriba import __version__
+
+        return __version__
+
+
 def main(argv: list[str] | None = None) -> int:
     from scriba.threads import cpu_times
 
@@ -700,13 +807,16 @@ def main(argv: list[str] | None = None) -> int:
     # --crop=F is --crop-margin F: a separate optional value would swallow the next argument (a file name).
     argv = list(sys.argv[1:] if argv is None else argv)
     argv = [x for a in argv for x in (["--crop-margin", a[len("--crop=") :]] if a.startswith("--crop=") else [a])]
-    args = parser.parse_args(argv)
+    from scriba.cli_compat import apply_old_spellings, rewrite_old_arguments
+
+    args = parser.parse_args(rewrite_old_arguments(argv))
     level = logging.INFO if args.verbose or args.command == "train" else logging.WARNING
     logging.basicConfig(level=level, format="%(message)s")
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         from scriba.threads import configure_threads
 
+        apply_old_spellings(args)
         threads = configure_threads(args.threads, started)
         log.info("torch threads: %d", threads)
         return handler(args)

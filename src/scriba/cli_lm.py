@@ -19,6 +19,8 @@ def _floats(text: str) -> list[float]:
 
 def add_lm_commands(commands: Any) -> None:
     """Add ``scriba lm build|perplexity|tune`` to the CLI's subcommands."""
+    from scriba.cli import _add_data_arguments, _add_model_argument, _add_unknown_labels_argument
+
     lm = commands.add_parser("lm", help="character language models: build, perplexity, tune a model's decoding")
     actions = lm.add_subparsers(dest="lm_command", required=True)
 
@@ -35,11 +37,12 @@ def add_lm_commands(commands: Any) -> None:
         "--split",
         action="append",
         default=[],
+        metavar="NAME",
         help="from tables with a split column, only rows of this split (repeatable, e.g. --split trainset --split "
         "train); text files are read whole",
     )
     build.add_argument("--order", type=int, default=6, help="n-gram order (default 6)")
-    build.add_argument("--out", required=True, help="the .lm file to write")
+    build.add_argument("--out", metavar="LM_FILE", required=True, help="the .lm file to write")
     build.add_argument("--arpa", help="also write the model in ARPA text format here (for KenLM and others)")
     build.add_argument("--heldout", nargs="+", default=[], metavar="FILE", help="report perplexity on these files")
     build.add_argument(
@@ -48,30 +51,32 @@ def add_lm_commands(commands: Any) -> None:
     build.set_defaults(handler=_build)
 
     perplexity = actions.add_parser("perplexity", help="per-character perplexity of an LM on text files")
-    perplexity.add_argument("--lm", required=True, help="a shipped LM name (english, names) or a .lm file")
+    perplexity.add_argument(
+        "--lm", required=True, metavar="NAME_OR_FILE", help="a shipped LM name (english, names) or a .lm file"
+    )
     perplexity.add_argument("--text", nargs="+", required=True, metavar="FILE")
-    perplexity.add_argument("--split", action="append", default=[], help="only rows of this split of tables")
+    perplexity.add_argument(
+        "--split", action="append", default=[], metavar="NAME", help="only rows of this split of tables"
+    )
     perplexity.set_defaults(handler=_perplexity)
 
     tune = actions.add_parser("tune", help="choose a model's LM weight and insertion bonus on labeled validation data")
-    tune.add_argument("--model", default="default", help="model name or file")
-    tune.add_argument("--lm", required=True, help="a shipped LM name or a .lm file")
-    tune.add_argument("--data", required=True, help="labeled validation data (as scriba evaluate takes it)")
-    tune.add_argument("--kind", default="auto")
-    tune.add_argument("--split")
-    tune.add_argument("--subset", choices=["train", "val", "test"])
-    tune.add_argument("--limit", type=int, default=0)
-    tune.add_argument("--unknown-labels", choices=["error", "skip", "score"], default="score")
+    _add_model_argument(tune)
+    tune.add_argument("--lm", required=True, metavar="NAME_OR_FILE", help="a shipped LM name or a .lm file")
+    _add_data_arguments(tune, required=True)
+    _add_unknown_labels_argument(tune)
     tune.add_argument("--weights", type=_floats, default=[0.3, 0.5, 0.7, 1.0], help="LM weights to try (comma list)")
     tune.add_argument("--bonuses", type=_floats, default=[0.0, 0.5, 1.0, 2.0], help="insertion bonuses to try")
     tune.add_argument("--beam", type=int, default=16)
     tune.add_argument("--metric", choices=["cer", "wer", "exact"], default="cer", help="what to minimize")
     tune.add_argument(
-        "--out", help="write a copy of the model file with the best weights and this LM as its decoding defaults"
+        "--out",
+        metavar="MODEL_FILE",
+        help="write a copy of the model file with the best weights and this LM as its decoding defaults",
     )
     tune.add_argument(
         "--default-lm",
-        metavar="NAME_OR_PATH",
+        metavar="NAME_OR_FILE",
         help="with --out: the LM the copy names as its default (default: --lm), e.g. one built from the same text "
         "plus the validation text, after tuning with an LM that has not seen it",
     )
@@ -129,7 +134,8 @@ def _perplexity(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from scriba.data.sources import SourceConfig, read_source
+    from scriba.cli import note_unknown_labels, source_config
+    from scriba.data.sources import read_source
     from scriba.decoding.beam import BeamSearch
     from scriba.decoding.settings import DecodingSettings
     from scriba.evaluate import prepare_eval_data
@@ -143,8 +149,9 @@ def _tune(args: argparse.Namespace) -> int:
         raise ScribaError("--weights must not be negative")
     recognizer = Recognizer.load(args.model, lm=None)
     lm = load_lm(args.lm)
-    config = SourceConfig(path=args.data, kind=args.kind, split=args.split, limit=args.limit, subset=args.subset)
-    records, images, _ = prepare_eval_data(recognizer, read_source(config), args.unknown_labels)
+    read = read_source(source_config(args))
+    note_unknown_labels(recognizer.charset, recognizer.name, read, args.unknown_labels)
+    records, images, _ = prepare_eval_data(recognizer, read, args.unknown_labels)
     log_probs = validation_log_probs(recognizer, records, prepared=None if recognizer.reads_pen else images)
     truths = [r.text or "" for r in records]
     settings = DecodingSettings.of_model(recognizer.model_file.info)

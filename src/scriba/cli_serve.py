@@ -20,8 +20,10 @@ def add_serve_command(commands: Any) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--model", default="english", help="model for images (default english)")
-    serve.add_argument("--ink-model", default="english_pen", help="model for pen strokes (default english_pen)")
+    serve.add_argument("--model", metavar="NAME_OR_FILE", default="english", help="model for images (default english)")
+    serve.add_argument(
+        "--ink-model", metavar="NAME_OR_FILE", default="english_pen", help="model for pen strokes (default english_pen)"
+    )
     serve.add_argument("--alternatives", type=int, default=3, help="readings returned per input by default")
     serve.add_argument("--max-body-mb", type=float, default=20.0, help="largest request body (default 20 MB)")
     serve.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take (default 30)")

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from scriba.charset import Charset
-from scriba.data.records import Record
+from scriba.data.images import ImageLike, load_image
+from scriba.data.records import Ink, Record
 from scriba.decoding.beam import decoded_with_confidences
 from scriba.decoding.ctc import ctc_log_likelihoods, worst_for_unfit
 from scriba.decoding.greedy import greedy_decode_one
@@ -66,6 +69,33 @@ class Ensemble:
     def charset(self) -> Charset:
         """The first model's charset: labels are checked against it."""
         return self.recognizers[0].charset
+
+    def read_image(self, image: ImageLike) -> Reading:
+        """Read one image (a path, numpy array or PIL image), as :meth:`Recognizer.read_image` does."""
+        return self.read_images([image])[0]
+
+    def read_images(self, images: Sequence[ImageLike], batch_size: int = 32) -> list[Reading]:
+        """Read several images, one reading each, in order (each image decoded once for all the models).
+
+        Raises:
+            ImageError: an image is missing, empty or cannot be decoded.
+            InputKindError: a member reads pen trajectories, not images.
+        """
+        if isinstance(images, str | Path | bytes | np.ndarray):
+            raise TypeError("read_images takes a sequence of images: read_image reads one")
+        return self.read_records([Record(None, image=load_image(image)) for image in images], batch_size)
+
+    def read_ink(self, ink: Ink) -> Reading:
+        """Read one pen trajectory: a list of (K, 2) strokes (x, y; y downward; any unit)."""
+        return self.read_inks([ink])[0]
+
+    def read_inks(self, inks: Sequence[Ink], batch_size: int = 32) -> list[Reading]:
+        """Read several pen trajectories: an image model reads each drawn, a pen model its points.
+
+        Raises:
+            DataFormatError: an ink has no points.
+        """
+        return self.read_records([Record(None, ink=ink) for ink in inks], batch_size)
 
     @torch.inference_mode()
     def read_records(self, records: Sequence[Record], batch_size: int = 32) -> list[Reading]:

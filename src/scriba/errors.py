@@ -59,3 +59,8 @@ class RemovedOptionError(ConfigError, ModelFileError):
     def __init__(self, option: str, message: str) -> None:
         self.option = option
         super().__init__(message)
+
+
+class ScribaDeprecationWarning(DeprecationWarning):
+    """A name or call that still works for one release but is going away (the message says what replaces it).
+    A subclass, so that ``-W error::scriba.errors.ScribaDeprecationWarning`` finds every use of such a name."""

@@ -1,10 +1,12 @@
-"""Read handwriting with a trained model: ``Recognizer.load(name_or_path).read(images)``."""
+"""Read handwriting with a trained model: ``Recognizer.load(name_or_path).read_image(image)`` (one reading),
+``read_images(images)`` (a list), ``read_ink`` / ``read_inks`` for pen trajectories, ``read_page`` for pages."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +23,10 @@ from scriba.decoding import (
     BeamDecoded,
     BeamSearch,
     Decoded,
+    ImageTestTimeAugmentation,
     LexiconDecoded,
     LexiconDecoder,
     PenTestTimeAugmentation,
-    TestTimeAugmentation,
     greedy_decode,
     greedy_decode_one,
     tidy_spaces,
@@ -32,7 +34,7 @@ from scriba.decoding import (
 )
 from scriba.decoding.rescore import rescore
 from scriba.decoding.settings import AUTO, DecodingSettings, LmChoice, make_beam_search
-from scriba.errors import InputKindError, ModelFileError
+from scriba.errors import InputKindError, ModelFileError, ScribaDeprecationWarning
 from scriba.layout.page import Page
 from scriba.model_file import ModelFile, load_model_file
 from scriba.shipped import available, resolve, shipped_dirs
@@ -122,7 +124,7 @@ class Recognizer:
         model_file: ModelFile,
         device: str | torch.device = "cpu",
         crop_margin: float | None = None,
-        tta: TestTimeAugmentation | PenTestTimeAugmentation | None = None,
+        tta: ImageTestTimeAugmentation | PenTestTimeAugmentation | None = None,
         lexicon: LexiconDecoder | None = None,
         precision: Precision = "fp32",
         decoder: BeamSearch | None = None,
@@ -131,8 +133,8 @@ class Recognizer:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         pen = model_file.preprocessing.reads_pen
-        if isinstance(tta, TestTimeAugmentation) and pen:
-            raise InputKindError("TestTimeAugmentation varies images; this model reads pen trajectories")
+        if isinstance(tta, ImageTestTimeAugmentation) and pen:
+            raise InputKindError("ImageTestTimeAugmentation varies images; this model reads pen trajectories")
         if isinstance(tta, PenTestTimeAugmentation) and not pen:
             raise InputKindError("PenTestTimeAugmentation varies pen trajectories; this model reads images")
         self.model_file = model_file
@@ -160,7 +162,7 @@ class Recognizer:
         name_or_path: str | Path = "default",
         device: str | torch.device = "cpu",
         crop_margin: float | None = None,
-        tta: bool | TestTimeAugmentation | PenTestTimeAugmentation = False,
+        tta: bool | ImageTestTimeAugmentation | PenTestTimeAugmentation = False,
         lexicon: str | Path | LexiconDecoder | None = None,
         precision: Precision = "fp32",
         lm: LmChoice = AUTO,
@@ -178,7 +180,7 @@ class Recognizer:
             crop_margin: crop images to their writing and frame it with this fraction of its height
                 (e.g. 0.1, for photos or scans with wide margins); None keeps the model's preprocessing.
             tta: read every input in several variants and keep the best-supported reading (True: the default
-                :class:`TestTimeAugmentation`, 9 variants, about 9x slower, for an image model; for a model of
+                :class:`ImageTestTimeAugmentation`, 9 variants, about 9x slower, for an image model; for a model of
                 pen trajectories :class:`PenTestTimeAugmentation`, 7 distortions of the ink). More accurate.
             lexicon: prefer entries of this lexicon (a file: CSV with a ``text`` column or one entry per
                 line, repeats counting as frequency; or a configured :class:`LexiconDecoder`): a reading
@@ -226,7 +228,7 @@ class Recognizer:
         augmentation = tta if not isinstance(tta, bool) else None
         if tta is True:
             pen = model_file.preprocessing.reads_pen
-            augmentation = PenTestTimeAugmentation() if pen else TestTimeAugmentation()
+            augmentation = PenTestTimeAugmentation() if pen else ImageTestTimeAugmentation()
         if lexicon is not None and not isinstance(lexicon, LexiconDecoder):
             lexicon = LexiconDecoder.read(lexicon, model_file.charset)
         settings = DecodingSettings.of_model(model_file.info)
@@ -246,7 +248,7 @@ class Recognizer:
 
     @property
     def reads_pen(self) -> bool:
-        """Whether the model reads pen trajectories (point sequences) instead of images: then ``read``
+        """Whether the model reads pen trajectories (point sequences) instead of images: then ``read_image(s)``
         and ``prepare`` refuse images, and ``read_inks`` feeds it the ink's points."""
         return self.preprocessing.reads_pen
 
@@ -268,21 +270,43 @@ class Recognizer:
         a model of pen trajectories, which refuses image records with InputKindError)."""
         return render_record(record, self.preprocessing, self.model_file.ink_style)
 
-    def read(self, images: ImageLike | Sequence[ImageLike], batch_size: int = 32) -> list[Reading]:
-        """Read one image or a sequence of them (paths, numpy arrays, PIL images), batched.
+    def read_image(self, image: ImageLike) -> Reading:
+        """Read one image of a line or word: a path, a numpy array (gray, RGB or float) or a PIL image.
+
+        Raises:
+            ImageError: the image is missing, empty or cannot be decoded.
+            InputKindError: the model reads pen trajectories, not images.
+        """
+        return self.read_images([image])[0]
+
+    def read_images(self, images: Sequence[ImageLike], batch_size: int = 32) -> list[Reading]:
+        """Read several images (paths, numpy arrays, PIL images), batched; one reading per image, in order.
 
         Raises:
             ImageError: an image is missing, empty or cannot be decoded.
             InputKindError: the model reads pen trajectories, not images.
         """
+        if isinstance(images, str | Path | bytes | np.ndarray):
+            raise TypeError("read_images takes a sequence of images: read_image reads one")
+        return self.read_prepared([self.prepare(image) for image in images], batch_size)
+
+    def read(self, images: ImageLike | Sequence[ImageLike], batch_size: int = 32) -> list[Reading]:
+        """Deprecated: :meth:`read_image` reads one image, :meth:`read_images` several. Returns a list of
+        readings for one image or several, as before; removed after one release."""
+        warnings.warn(
+            "Recognizer.read is deprecated: use read_image(image) for one image (one Reading) or "
+            "read_images(images) for several (a list)",
+            ScribaDeprecationWarning,
+            stacklevel=2,
+        )
         if isinstance(images, str | Path | bytes | np.ndarray) or not isinstance(images, Sequence):
             images = [images]
-        return self.read_prepared([self.prepare(image) for image in images], batch_size)
+        return self.read_images(images, batch_size)
 
     def read_page(self, image: ImageLike, batch_size: int = 32) -> Page:
         """Read a page or paragraph: its lines found (:func:`scriba.layout.segment.find_lines`), each cut out
-        and all read in one batch, decoded as :meth:`read` decodes; words placed by the CTC alignment.
-        An image of one line reads as :meth:`read` reads it. See :mod:`scriba.layout.read`.
+        and all read in one batch, decoded as :meth:`read_images` decodes; words placed by the CTC alignment.
+        An image of one line reads as :meth:`read_image` reads it. See :mod:`scriba.layout.read`.
 
         Raises:
             ImageError: missing, empty or undecodable image.
@@ -293,7 +317,7 @@ class Recognizer:
         return read_page(self, image, batch_size)
 
     def decode_log_probs(self, log_probs: torch.Tensor) -> Reading:
-        """The reading of one input's (T, C) log-probabilities (:meth:`log_probs`), decoded as :meth:`read`
+        """The reading of one input's (T, C) log-probabilities (:meth:`log_probs`), decoded as :meth:`read_images`
         decodes an input without test-time augmentation (beam search with the LM, lexicon, or greedy)."""
         return self.reading_of(self._decode([log_probs]))
 
@@ -373,7 +397,9 @@ class Recognizer:
         return self._variant_log_probs(variants, batch_size)
 
     @staticmethod
-    def _image_variants(prepared: Sequence[np.ndarray], tta: TestTimeAugmentation | None) -> list[list[np.ndarray]]:
+    def _image_variants(
+        prepared: Sequence[np.ndarray], tta: ImageTestTimeAugmentation | None
+    ) -> list[list[np.ndarray]]:
         """Each prepared input's image TTA variants, or the input alone (also a pen model's features read
         without TTA: a pen model's variants come from the ink)."""
         return [tta.variants(x) if tta is not None else [x] for x in prepared]

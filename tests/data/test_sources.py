@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scriba.data.sources import SourceConfig, detect_kind, read_source, subset_of
+from scriba.data.sources import SourceConfig, detect_kind, has_own_splits, read_source, split_or_part, subset_of
 from scriba.data.sources.iam import read_iam_lines, read_iam_words
 from scriba.data.sources.iam_ondb import read_iam_ondb_lines, read_iam_ondb_words
 from scriba.data.sources.kaggle_names import read_kaggle_names
@@ -251,6 +251,26 @@ def test_detect_kind_on_each_format(
     assert detect_kind(iam_ondb_dir.root) == "iam_ondb_words"
     assert detect_kind(table_csv) == "table"
     assert detect_kind(table_tsv) == "table"
+
+
+def test_one_split_option_names_a_datasets_own_split_or_a_hash_part(
+    iam_words_txt: Path, kaggle_dir: Path, iam_ondb_dir: OnDBLayout, table_csv: Path, tmp_path: Path
+) -> None:
+    """The command line's ``--split``: the dataset's own split where it has them, else train/val/test by hash."""
+    plain = tmp_path / "plain.csv"
+    plain.write_text("path,text\na.png,A\n", encoding="utf-8")
+    assert [has_own_splits(p) for p in (table_csv, plain, iam_words_txt, kaggle_dir, iam_ondb_dir.root)] == [
+        True, False, False, True, True,
+    ]  # fmt: skip
+    assert not has_own_splits(kaggle_dir / "written_name_validation_v2.csv")  # one CSV is one split
+    assert split_or_part(table_csv, "auto", "val") == ("val", None)
+    assert split_or_part(plain, "auto", "val") == (None, "val")
+    assert split_or_part(iam_words_txt, "auto", "test") == (None, "test")
+    assert split_or_part(kaggle_dir, "auto", "train") == ("train", None)
+    assert split_or_part(iam_ondb_dir.root, "auto", "testset_t") == ("testset_t", None)
+    assert split_or_part(iam_ondb_dir.root, "auto", "val") == ("val", None)  # the reader then lists its splits
+    assert split_or_part(plain, "table", "trainset") == ("trainset", None)  # not a part: the table says so
+    assert split_or_part(plain, "auto", None) == (None, None)
 
 
 def test_detect_kind_errors(tmp_path: Path, image_file: Path) -> None:

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 
 from scriba.data.images import Preprocessing
 from scriba.data.pen import pen_features
+from scriba.decoding import ImageTestTimeAugmentation as TTA
 from scriba.decoding import PenTestTimeAugmentation as PenTTA
-from scriba.decoding import TestTimeAugmentation as TTA  # aliased: pytest would collect a Test* name
 from scriba.decoding import greedy_decode
 from scriba.decoding.tta import PAPER
 

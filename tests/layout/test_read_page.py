@@ -50,7 +50,7 @@ def test_read_page_finds_reads_and_places_the_lines(tiny_model: Path) -> None:
 def test_a_single_line_reads_as_read_reads_it(tiny_model: Path, page_files: dict[str, Path]) -> None:
     recognizer = Recognizer.load(tiny_model)
     page = recognizer.read_page(page_files["line"])
-    reading = recognizer.read(page_files["line"])[0]
+    reading = recognizer.read_image(page_files["line"])
     assert len(page.lines) == 1 and page.image == "line.png"
     assert page.text == reading.text and page.lines[0].confidence == pytest.approx(reading.confidence)
 

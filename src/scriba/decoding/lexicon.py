@@ -164,7 +164,7 @@ class LexiconDecoder:
 
     def decode(self, log_probs: Sequence[torch.Tensor]) -> LexiconDecoded:
         """One image's reading from its (T, C) log-probabilities, or several variants' (the first is the
-        image itself; see :class:`TestTimeAugmentation`): candidates come from every variant's greedy
+        image itself; see :class:`ImageTestTimeAugmentation`): candidates come from every variant's greedy
         reading and are scored by their likelihood summed over the variants.
         """
         greedy = [greedy_decode_one(lp) for lp in log_probs]

@@ -7,8 +7,9 @@ likelihood summed over all variants (an alignment-free score, so any widths comb
 Measured on IAM-OnDB ``testset_v`` with the ``english`` model (stage 2): word CER 14.6% -> 13.2%, line CER
 17.4% -> 15.8%, for 9x the inference time.
 
-A model of pen trajectories reads :class:`PenTestTimeAugmentation`'s variants instead: the ink sheared and
-stretched before its points are resampled (as the training's random distortion does, but fixed).
+An image model reads :class:`ImageTestTimeAugmentation`'s variants; a model of pen trajectories reads
+:class:`PenTestTimeAugmentation`'s instead: the ink sheared and stretched before its points are resampled (as
+the training's random distortion does, but fixed).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ PAPER = 255
 
 
 @dataclass(frozen=True)
-class TestTimeAugmentation:
-    """Which variants of a preprocessed image to read.
+class ImageTestTimeAugmentation:
+    """Which variants of a preprocessed image to read (the old name ``TestTimeAugmentation`` still works for one
+    release, with a DeprecationWarning).
 
     Args:
         widths: horizontal stretch factors (1.0 is the image as preprocessed).
@@ -37,7 +39,9 @@ class TestTimeAugmentation:
             rows moved out are dropped and the gap is filled with paper.
     """
 
-    __test__ = False  # a name starting with "Test": tell pytest it is not a test class in users' test files
+    # The deprecated alias TestTimeAugmentation starts with "Test": tell pytest this is no test class when a
+    # user's test file imports it by that name.
+    __test__ = False
 
     widths: tuple[float, ...] = (1.0, 0.8, 1.25)
     shifts: tuple[float, ...] = (0.0, -1 / 32, 1 / 32)
@@ -174,3 +178,20 @@ def _shift_rows(image: np.ndarray, rows: int) -> np.ndarray:
     else:
         out[:rows] = image[-rows:]
     return out
+
+
+def warn_old_tta_name() -> None:
+    """The DeprecationWarning of the old name ``TestTimeAugmentation`` (at the line that imports it)."""
+    import warnings
+
+    from scriba.errors import ScribaDeprecationWarning
+
+    message = "TestTimeAugmentation is deprecated, use ImageTestTimeAugmentation"
+    warnings.warn(message, ScribaDeprecationWarning, stacklevel=3)
+
+
+def __getattr__(name: str) -> object:
+    if name == "TestTimeAugmentation":
+        warn_old_tta_name()
+        return ImageTestTimeAugmentation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -118,6 +118,36 @@ def _subset_key(record: Record) -> str:
     return str(record.meta.get("group") or record.meta.get("id", record.image))
 
 
+def has_own_splits(path: str | Path, kind: str = "auto") -> bool:
+    """Whether a dataset names its own splits: IAM-OnDB, a folder of Kaggle names CSVs, or a table with a
+    ``split`` column (IAM words.txt/lines.txt and other tables have none).
+
+    Raises:
+        DataFormatError: the path does not exist or matches no format (with ``kind="auto"``).
+    """
+    path = Path(path)
+    kind = detect_kind(path) if kind == "auto" else kind
+    if kind.startswith("iam_ondb"):
+        return True
+    if kind == "kaggle_names":
+        return path.is_dir()
+    if kind == "table" and path.is_file():
+        import csv
+
+        delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+        with path.open(encoding="utf-8", newline="") as handle:
+            return "split" in next(csv.reader(handle, delimiter=delimiter), [])
+    return False
+
+
+def split_or_part(path: str | Path, kind: str, split: str | None) -> tuple[str | None, str | None]:
+    """A command line's one ``--split`` as ``(split, subset)`` of a :class:`SourceConfig`: the dataset's own
+    split where it has them (:func:`has_own_splits`), else ``train``, ``val`` or ``test`` as the hash part."""
+    if split is None or split not in SUBSETS or has_own_splits(path, kind):
+        return split, None
+    return None, split
+
+
 def read_source(config: SourceConfig) -> list[Record]:
     """Read one source into records (unfiltered: cleaning decides what to drop)."""
     kind = detect_kind(Path(config.path)) if config.kind == "auto" else config.kind
@@ -128,4 +158,13 @@ def read_source(config: SourceConfig) -> list[Record]:
     return records[: config.limit] if config.limit else records
 
 
-__all__ = ["READERS", "SUBSETS", "SourceConfig", "detect_kind", "read_source", "subset_of"]
+__all__ = [
+    "READERS",
+    "SUBSETS",
+    "SourceConfig",
+    "detect_kind",
+    "has_own_splits",
+    "read_source",
+    "split_or_part",
+    "subset_of",
+]
