@@ -281,9 +281,33 @@ def tiny_model(tiny_run) -> Path:
     return tiny_run.model_path
 
 
+def shared_folder(name: str) -> Path:
+    """``../shared/data/<name>`` (real handwriting); the calling test skips, naming the folder, where it is absent."""
+    folder = SHARED_DATA / name
+    if not folder.is_dir():
+        pytest.skip(f"real data not available: {folder} is absent")
+    return folder
+
+
 @pytest.fixture
-def shared_data() -> Path:
-    """../shared/data (real handwriting); tests using it skip where it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data not available: {SHARED_DATA} is absent")
-    return SHARED_DATA
+def shared_names() -> Path:
+    """../shared/data/names: Kaggle names (labels.csv, lexicon.csv, unlabeled/)."""
+    return shared_folder("names")
+
+
+@pytest.fixture
+def shared_iam_lines() -> Path:
+    """../shared/data/iam_lines: scanned IAM lines (labels.csv, images/)."""
+    return shared_folder("iam_lines")
+
+
+@pytest.fixture
+def shared_iam_ondb() -> Path:
+    """../shared/data/iam_ondb: IAM-OnDB pen trajectories (strokes.npz, lines.csv, words.csv)."""
+    return shared_folder("iam_ondb")
+
+
+@pytest.fixture
+def shared_doctor() -> Path:
+    """../shared/data/doctor: medicine names from prescriptions (labels.csv, images)."""
+    return shared_folder("doctor")

@@ -74,11 +74,11 @@ def test_ink_reads_as_the_python_api_reads_it(client: TestClient) -> None:
     assert drawn["text"] == Recognizer.load("english", alternatives=3).read_inks([ink])[0].text
 
 
-def test_a_real_pen_word_is_read(client: TestClient, shared_data: Path) -> None:
+def test_a_real_pen_word_is_read(client: TestClient, shared_iam_ondb: Path) -> None:
     from scriba.data.inkio import ink_to_json
     from scriba.data.sources import SourceConfig, read_source
 
-    records = read_source(SourceConfig(str(shared_data / "iam_ondb"), kind="iam_ondb_words", split="testset_t"))
+    records = read_source(SourceConfig(str(shared_iam_ondb), kind="iam_ondb_words", split="testset_t"))
     words = [r for r in records if r.text and len(r.text) >= 5][:20]
     texts = [client.post("/v1/read/ink", json=ink_to_json(r.ink or [])).json()["results"][0]["text"] for r in words]
     assert texts == [r.text for r in Recognizer.load("english_pen").read_inks([r.ink or [] for r in words])]

@@ -31,11 +31,11 @@ BOUNDS = [("english_pen", 0.10), ("english_pen_b", 0.12), ("iam_ondb_words", 0.1
 
 
 @pytest.mark.parametrize(("model", "bound"), BOUNDS)
-def test_ink_models_read_real_pen_words(model: str, bound: float, shared_data: Path) -> None:
+def test_ink_models_read_real_pen_words(model: str, bound: float, shared_iam_ondb: Path) -> None:
     from scriba.data.sources import SourceConfig, read_source
     from scriba.metrics import cer
 
-    records = read_source(SourceConfig(str(shared_data / "iam_ondb"), kind="iam_ondb_words", split="testset_t"))[:200]
+    records = read_source(SourceConfig(str(shared_iam_ondb), kind="iam_ondb_words", split="testset_t"))[:200]
     readings = Recognizer.load(model).read_inks([r.ink or [] for r in records])
     # These 200 words read at CER 9.0%, 10.8% and 13.9% (all 4,629 testset_t words: 6.7%, -, 12.1%).
     assert cer([r.text for r in readings], [r.text or "" for r in records]) < bound
