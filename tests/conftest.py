@@ -246,7 +246,16 @@ def iam_ondb_dir(tmp_path: Path) -> OnDBLayout:
 # --- trained-model fixtures (session scoped: one tiny training run serves every test that needs a model) ---
 
 REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def read_labels(folder: Path) -> list[tuple[Path, str]]:
+    """The (file, text) rows of ``folder/labels.csv`` (the examples' labels), files as paths in ``folder``."""
+    import csv
+
+    with open(folder / "labels.csv", newline="", encoding="utf-8") as f:
+        return [(folder / row["path"], row["text"]) for row in csv.DictReader(f)]
 
 
 @dataclass

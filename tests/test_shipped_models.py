@@ -3,23 +3,16 @@ greedily; the pen models read real pen words where the data is present."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 
 from scriba.data.inkio import read_ink_file
 from scriba.recognizer import Recognizer, available_models
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from tests.conftest import EXAMPLES, read_labels
 IMAGE_MODELS = {"english": EXAMPLES, "names": EXAMPLES / "names"}  # each shipped image model and its examples
 WORD_MODELS = {"iam_ondb_words": EXAMPLES}  # a model of single words: the word examples
 INK_MODELS = ["english_pen", "english_pen_b", "english", "iam_ondb_words"]  # all but names read English ink
-
-
-def labeled(folder: Path) -> list[tuple[Path, str]]:
-    with open(folder / "labels.csv", newline="", encoding="utf-8") as f:
-        return [(folder / row["path"], row["text"]) for row in csv.DictReader(f)]
 
 
 def test_every_shipped_model_is_read_with_its_examples(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,7 +23,7 @@ def test_every_shipped_model_is_read_with_its_examples(monkeypatch: pytest.Monke
 @pytest.mark.parametrize(("model", "folder"), IMAGE_MODELS.items())
 @pytest.mark.parametrize("lm", ["auto", None], ids=["default", "greedy"])
 def test_shipped_model_reads_its_examples(model: str, folder: Path, lm: str | None) -> None:
-    examples = labeled(folder)
+    examples = read_labels(folder)
     readings = Recognizer.load(model, lm=lm).read([path for path, _ in examples])
     assert [r.text for r in readings] == [text for _, text in examples]
     assert min(r.confidence for r in readings) > 0.5
@@ -39,7 +32,7 @@ def test_shipped_model_reads_its_examples(model: str, folder: Path, lm: str | No
 @pytest.mark.parametrize(("model", "folder"), WORD_MODELS.items())
 def test_word_model_reads_the_word_examples(model: str, folder: Path) -> None:
     # Greedily it reads 4 of the 6 (london, writteh): its language model puts the capital and the n right.
-    words = [(path, text) for path, text in labeled(folder) if " " not in text]
+    words = [(path, text) for path, text in read_labels(folder) if " " not in text]
     readings = Recognizer.load(model).read([path for path, _ in words])
     assert [r.text for r in readings] == [text for _, text in words]
     assert len(words) == 6 and min(r.confidence for r in readings) > 0.5
@@ -50,7 +43,7 @@ def test_shipped_model_reads_the_ink_examples(model: str) -> None:
     """The pen models read the points as written; the image models read them drawn in their ink style. Greedy
     decoding misreads one or two words of the seven (english: letten, guick; iam_ondb_words: landon; english_pen:
     quinck; english_pen_b: quvick): the language model reads them right."""
-    examples = labeled(EXAMPLES / "ink")
+    examples = read_labels(EXAMPLES / "ink")
     inks = [read_ink_file(path) for path, _ in examples]
     readings = Recognizer.load(model).read_inks(inks)
     assert [r.text for r in readings] == [text for _, text in examples]
