@@ -10,6 +10,7 @@ import pytest
 from scriba.data.inkio import read_ink_file
 from scriba.recognizer import Recognizer, available_models
 from tests.conftest import EXAMPLES, read_labels
+
 IMAGE_MODELS = {"english": EXAMPLES, "names": EXAMPLES / "names"}  # each shipped image model and its examples
 WORD_MODELS = {"iam_ondb_words": EXAMPLES}  # a model of single words: the word examples
 INK_MODELS = ["english_pen", "english_pen_b", "english", "iam_ondb_words"]  # all but names read English ink
