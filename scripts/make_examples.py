@@ -1,6 +1,7 @@
-"""Render the example images shipped in examples/ (handwriting fonts from PyPI, OFL-licensed): English
-words and a line for the `english` model, names on a form field in examples/names/ for the `names` model, and
-a short handwritten note in examples/pages/ for ``scriba read --page``.
+"""Render the examples shipped in examples/ (handwriting fonts from PyPI, OFL-licensed): English words and a
+line for the `english` model, names on a form field in examples/names/ for the `names` model, a short
+handwritten note in examples/pages/ for ``scriba read --page``, and pen trajectories of words in examples/ink/
+for the models of ink (the Hershey script font, from the ``hershey-fonts`` package).
 
 Usage: python scripts/make_examples.py [OUT_DIR]
 """
@@ -16,6 +17,7 @@ import numpy as np
 
 from scriba.data.corpus import Corpus
 from scriba.data.images import crop_to_ink
+from scriba.data.inkio import write_ink_file
 from scriba.data.synth import SyntheticGenerator, render_text
 
 EXAMPLES = [
@@ -42,6 +44,33 @@ PAGE = [
     "on my table and smell",
     "wonderful. See you soon!",
 ]
+
+# Pen trajectories for the models of ink: words in the Hershey script font (single-stroke vector glyphs written
+# letter by letter, left to right), not handwriting. Real handwritten ink (IAM-OnDB) may not be redistributed, so
+# these check that a model reads ink files end to end; its accuracy on real pen words is measured on IAM-OnDB.
+# The words are those every shipped model reads right (of 14 tried: 9 to 10 read right by each model); both file
+# formats appear.
+INK = [
+    ("hello.json", "hello"),
+    ("letter.inkml", "letter"),
+    ("London.json", "London"),
+    ("quick.inkml", "quick"),
+    ("ink.json", "ink"),
+    ("pen.inkml", "pen"),
+    ("table.json", "table"),
+]
+
+
+def hershey_ink(text: str, font: str = "scripts", scale: float = 3.0) -> list[np.ndarray]:
+    """``text`` in a Hershey font as ink: (K, 2) float32 strokes in pixel-like units (capitals ~60 high), y down."""
+    from HersheyFonts import HersheyFonts
+
+    hershey = HersheyFonts()
+    hershey.load_default_font(font)
+    hershey.render_options.scalex = hershey.render_options.scaley = scale  # Hershey's y grows downward, as ink's
+    strokes = [np.asarray(stroke, np.float64) for stroke in hershey.strokes_for_text(text)]
+    low = np.min([stroke.min(axis=0) for stroke in strokes], axis=0)
+    return [np.round(stroke - low + 20, 1).astype(np.float32) for stroke in strokes]  # a margin, as on a canvas
 
 
 def render_page(lines: list[str], font: str = "caveat", angle: float = -1.5) -> np.ndarray:
@@ -86,8 +115,13 @@ def main() -> None:
     pages.mkdir(exist_ok=True)
     cv2.imwrite(str(pages / "note.png"), render_page(PAGE))
     (pages / "note.txt").write_text("\n".join(PAGE) + "\n", encoding="utf-8")
+    ink = out / "ink"
+    ink.mkdir(exist_ok=True)
+    for name, text in INK:
+        write_ink_file(ink / name, hershey_ink(text))
+    write_labels(ink / "labels.csv", [(name, text, "") for name, text in INK])
     print(f"wrote {len(EXAMPLES)} images to {out} and {len(NAMES)} names to {names}, each with labels.csv, "
-          f"and a note of {len(PAGE)} lines to {pages}")  # fmt: skip
+          f"a note of {len(PAGE)} lines to {pages} and {len(INK)} ink words to {ink}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -246,7 +246,16 @@ def iam_ondb_dir(tmp_path: Path) -> OnDBLayout:
 # --- trained-model fixtures (session scoped: one tiny training run serves every test that needs a model) ---
 
 REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def read_labels(folder: Path) -> list[tuple[Path, str]]:
+    """The (file, text) rows of ``folder/labels.csv`` (the examples' labels), files as paths in ``folder``."""
+    import csv
+
+    with open(folder / "labels.csv", newline="", encoding="utf-8") as f:
+        return [(folder / row["path"], row["text"]) for row in csv.DictReader(f)]
 
 
 @dataclass
@@ -281,9 +290,33 @@ def tiny_model(tiny_run) -> Path:
     return tiny_run.model_path
 
 
+def shared_folder(name: str) -> Path:
+    """``../shared/data/<name>`` (real handwriting); the calling test skips, naming the folder, where it is absent."""
+    folder = SHARED_DATA / name
+    if not folder.is_dir():
+        pytest.skip(f"real data not available: {folder} is absent")
+    return folder
+
+
 @pytest.fixture
-def shared_data() -> Path:
-    """../shared/data (real handwriting); tests using it skip where it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data not available: {SHARED_DATA} is absent")
-    return SHARED_DATA
+def shared_names() -> Path:
+    """../shared/data/names: Kaggle names (labels.csv, lexicon.csv, unlabeled/)."""
+    return shared_folder("names")
+
+
+@pytest.fixture
+def shared_iam_lines() -> Path:
+    """../shared/data/iam_lines: scanned IAM lines (labels.csv, images/)."""
+    return shared_folder("iam_lines")
+
+
+@pytest.fixture
+def shared_iam_ondb() -> Path:
+    """../shared/data/iam_ondb: IAM-OnDB pen trajectories (strokes.npz, lines.csv, words.csv)."""
+    return shared_folder("iam_ondb")
+
+
+@pytest.fixture
+def shared_doctor() -> Path:
+    """../shared/data/doctor: medicine names from prescriptions (labels.csv, images)."""
+    return shared_folder("doctor")

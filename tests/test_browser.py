@@ -84,11 +84,13 @@ def fit(ink: list[np.ndarray]) -> list[list[list[float]]]:
     return [np.round((s - low) * scale + BOX[:2]).tolist() for s in ink]
 
 
-def word_to_draw(url: str) -> tuple[list[list[list[float]]], str | None]:
+def word_to_draw(url: str) -> tuple[list[list[list[float]]], str]:
     """A real pen word the server reads right once fitted to the canvas, and its text (IAM-OnDB `testset_t`);
-    without the data, a zigzag whose reading is whatever the server reads for it."""
+    without the data, the ink example `hello` (a word in the Hershey script font)."""
     if not (SHARED / "iam_ondb").is_dir():
-        return [[[60, 60], [90, 160], [120, 70], [150, 170], [180, 60]], [[220, 80], [220, 170]]], None
+        from scriba.data.inkio import read_ink_file
+
+        return fit(read_ink_file(REPO / "examples" / "ink" / "hello.json")), "hello"
     from scriba.data.sources import SourceConfig, read_source
 
     records = read_source(SourceConfig(str(SHARED / "iam_ondb"), kind="iam_ondb_words", split="testset_t"))
@@ -121,8 +123,7 @@ def screenshot(page: object, tmp_path: Path, name: str) -> Path:
 
 
 def test_writing_on_the_page_reads_the_word(server: str, browser: object, tmp_path: Path) -> None:
-    strokes, text = word_to_draw(server)
-    expected = text or post_ink(server, strokes)
+    strokes, expected = word_to_draw(server)
     page = browser.new_page(viewport={"width": 900, "height": 700})  # type: ignore[attr-defined]
     sent: list[dict[str, object]] = []
     page.on("request", lambda r: r.url.split("?")[0].endswith("/v1/read/ink") and sent.append(r.post_data_json))

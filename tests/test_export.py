@@ -12,6 +12,7 @@ from scriba.export import OnnxNetwork, check_parity, export_onnx, load_onnx
 from scriba.model_file import load_model_file
 from scriba.recognizer import Recognizer
 from tests.cli_helpers import assert_one_line_error, run
+from tests.conftest import EXAMPLES, read_labels
 
 
 def _inputs(height: int, widths: tuple[int, ...]) -> list[np.ndarray]:
@@ -36,22 +37,23 @@ def test_exported_model_matches_torch_on_mixed_widths_and_describes_itself(tiny_
     assert rebuilt.info.get("name") == model_file.info.get("name")
 
 
-def test_the_onnx_backend_reads_as_torch_does(
-    tiny_model: Path, word_tables, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_onnx_backend_reads_as_torch_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a model that reads (the 2-epoch test model reads "" for everything): the same texts, the right ones."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    images = sorted(word_tables.val.parent.glob("*.png"))
-    torch_readings = Recognizer.load(tiny_model).read_images(images, batch_size=5)
-    onnx_reader = Recognizer.load(tiny_model, backend="onnx")
-    assert onnx_reader.backend == "onnx" and len(list((tmp_path / "cache" / "scriba" / "onnx").glob("*.onnx"))) == 1
-    onnx_readings = onnx_reader.read_images(images, batch_size=5)
-    assert [r.text for r in onnx_readings] == [r.text for r in torch_readings]
+    examples = read_labels(EXAMPLES)
+    paths, texts = [path for path, _ in examples], [text for _, text in examples]
+    torch_readings = Recognizer.load("english", lm=None).read_images(paths, batch_size=3)
+    onnx_reader = Recognizer.load("english", lm=None, backend="onnx")
+    cached = list((tmp_path / "cache" / "scriba" / "onnx").glob("*.onnx"))
+    assert onnx_reader.backend == "onnx" and len(cached) == 1
+    onnx_readings = onnx_reader.read_images(paths, batch_size=3)
+    assert [r.text for r in onnx_readings] == [r.text for r in torch_readings] == texts
     for a, b in zip(onnx_readings, torch_readings, strict=True):
-        assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
-    exported = export_onnx(load_model_file(tiny_model), tmp_path / "m.onnx")
-    assert [r.text for r in Recognizer.load(exported).read_images(images)] == [r.text for r in torch_readings]
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-4)
+    # The exported file read by its path: its metadata holds the charset and the preprocessing.
+    assert [r.text for r in Recognizer.load(cached[0], lm=None).read_images(paths)] == texts
     with pytest.raises(ValueError, match="float32"):
-        Recognizer.load(tiny_model, backend="onnx", precision="bf16")
+        Recognizer.load("english", backend="onnx", precision="bf16")
 
 
 def test_export_cli_and_bad_onnx_files(

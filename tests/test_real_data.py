@@ -18,10 +18,22 @@ from scriba.data.ink import render_ink
 from scriba.data.sources import SourceConfig, read_source
 from scriba.evaluate import evaluate
 from scriba.recognizer import DEFAULT_MODEL, Recognizer, resolve_model
+from tests.conftest import shared_folder
 
 
-def test_kaggle_names_labels_and_cleaning(shared_data: Path) -> None:
-    records = read_source(SourceConfig(path=str(shared_data / "names" / "labels.csv"), kind="kaggle_names"))
+def test_the_shared_data_fixtures_skip_per_missing_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test needing one folder of ../shared/data runs where that folder is, whatever else is missing."""
+    import tests.conftest
+
+    (tmp_path / "names").mkdir()
+    monkeypatch.setattr(tests.conftest, "SHARED_DATA", tmp_path)
+    assert shared_folder("names") == tmp_path / "names"
+    with pytest.raises(pytest.skip.Exception, match=f"{tmp_path / 'iam_lines'} is absent"):
+        shared_folder("iam_lines")
+
+
+def test_kaggle_names_labels_and_cleaning(shared_names: Path) -> None:
+    records = read_source(SourceConfig(path=str(shared_names / "labels.csv"), kind="kaggle_names"))
     assert len(records) == 564
     kept, report = clean(records)
     assert report.dropped == {"special_label": 2, "missing_label": 1}  # UNREADABLE, EMPTY and an empty cell
@@ -32,8 +44,8 @@ def test_kaggle_names_labels_and_cleaning(shared_data: Path) -> None:
     assert len(loaded) == 40 and all(image.shape == (64, 256) for image in images)
 
 
-def test_iam_ondb_splits_and_rendering(shared_data: Path) -> None:
-    root = str(shared_data / "iam_ondb")
+def test_iam_ondb_splits_and_rendering(shared_iam_ondb: Path) -> None:
+    root = str(shared_iam_ondb)
     counts = {
         s: len(read_source(SourceConfig(path=root, kind="iam_ondb_words", split=s))) for s in ("trainset", "testset_t")
     }
@@ -45,20 +57,20 @@ def test_iam_ondb_splits_and_rendering(shared_data: Path) -> None:
     assert 35 <= np.percentile(ink_rows, 95) - np.percentile(ink_rows, 5) <= 70  # the ~40 px band, plus strokes
 
 
-def test_doctor_table_with_splits(shared_data: Path) -> None:
-    table = str(shared_data / "doctor" / "labels.csv")
+def test_doctor_table_with_splits(shared_doctor: Path) -> None:
+    table = str(shared_doctor / "labels.csv")
     assert len(read_source(SourceConfig(path=table, split="train"))) == 3120
     assert len(read_source(SourceConfig(path=table, split="val"))) == 780
 
 
 @pytest.mark.parametrize(("kind", "count", "max_cer"), [("iam_ondb_words", 400, 0.15), ("iam_ondb_lines", 150, 0.18)])
-def test_default_model_reads_real_words_and_lines(shared_data: Path, kind: str, count: int, max_cer: float) -> None:
+def test_default_model_reads_real_words_and_lines(shared_iam_ondb: Path, kind: str, count: int, max_cer: float) -> None:
     """A regression guard on the default `english` model: a slice of the writer-independent test set
     (measured with stage 8: 12.7% CER on these 400 words, 16.4% on these 150 lines; stage 9 reads all of
     `testset_t` better: words 10.73% against 11.1%, lines 8.77% against 9.75%)."""
     assert DEFAULT_MODEL == "english"
     recognizer = Recognizer.load(resolve_model(DEFAULT_MODEL), lm=None)
-    records = read_source(SourceConfig(path=str(shared_data / "iam_ondb"), kind=kind, split="testset_t"))
+    records = read_source(SourceConfig(path=str(shared_iam_ondb), kind=kind, split="testset_t"))
     report = evaluate(recognizer, records[:count], unknown_labels="score", cleaning=CleaningOptions(special_labels=()))
     assert report.n == count
     assert report.cer < max_cer, report.summary()
@@ -68,7 +80,7 @@ def test_default_model_reads_real_words_and_lines(shared_data: Path, kind: str, 
     ("kind", "count", "max_pen", "max_both"), [("iam_ondb_words", 400, 0.15, 0.12), ("iam_ondb_lines", 150, 0.14, 0.12)]
 )
 def test_pen_model_and_ensemble_read_real_ink(
-    shared_data: Path, kind: str, count: int, max_pen: float, max_both: float
+    shared_iam_ondb: Path, kind: str, count: int, max_pen: float, max_both: float
 ) -> None:
     """A regression guard on `english_pen` (greedy and with test-time augmentation) and on it read together
     with `english`, on the slices above (measured, stage 3: `english_pen` 12.6% CER on the words, 11.2% on the
@@ -76,7 +88,7 @@ def test_pen_model_and_ensemble_read_real_ink(
     from scriba.ensemble import Ensemble
 
     pen = Recognizer.load("english_pen", lm=None)
-    records = read_source(SourceConfig(path=str(shared_data / "iam_ondb"), kind=kind, split="testset_t"))[:count]
+    records = read_source(SourceConfig(path=str(shared_iam_ondb), kind=kind, split="testset_t"))[:count]
     cleaning = CleaningOptions(special_labels=())
     alone = evaluate(pen, records, unknown_labels="score", cleaning=cleaning)
     both = evaluate(
@@ -96,7 +108,7 @@ def test_pen_model_and_ensemble_read_real_ink(
     [("iam_ondb_words", 400, 0.17, 0.12), ("iam_ondb_lines", 150, 0.14, 0.11)],
 )
 def test_second_pen_model_reads_real_ink_and_joins_the_ensemble(
-    shared_data: Path, kind: str, count: int, max_pen: float, max_three: float
+    shared_iam_ondb: Path, kind: str, count: int, max_pen: float, max_three: float
 ) -> None:
     """A regression guard on `english_pen_b` alone and in the three-model ensemble, on the slices above
     (measured: `english_pen_b` 14.3% CER on the words, 11.4% on the lines; `english` + `english_pen` +
@@ -105,7 +117,7 @@ def test_second_pen_model_reads_real_ink_and_joins_the_ensemble(
 
     second = Recognizer.load("english_pen_b", lm=None)
     assert second.preprocessing.reads_pen
-    records = read_source(SourceConfig(path=str(shared_data / "iam_ondb"), kind=kind, split="testset_t"))[:count]
+    records = read_source(SourceConfig(path=str(shared_iam_ondb), kind=kind, split="testset_t"))[:count]
     cleaning = CleaningOptions(special_labels=())
     alone = evaluate(second, records, unknown_labels="score", cleaning=cleaning)
     three = Ensemble([Recognizer.load("english", lm=None), Recognizer.load("english_pen", lm=None), second])
@@ -115,17 +127,17 @@ def test_second_pen_model_reads_real_ink_and_joins_the_ensemble(
     assert together.cer < min(max_three, alone.cer), together.summary()
 
 
-def test_names_model_reads_real_names_it_never_saw(shared_data: Path) -> None:
+def test_names_model_reads_real_names_it_never_saw(shared_names: Path) -> None:
     """A regression guard on the `names` model: the labeled names of the `test` part (never trained on
     nor used for selection; measured: 6.7% CER, 74.5% exact)."""
     recognizer = Recognizer.load("names", lm=None)
-    records = read_source(SourceConfig(path=str(shared_data / "names" / "labels.csv"), kind="table", subset="test"))
+    records = read_source(SourceConfig(path=str(shared_names / "labels.csv"), kind="table", subset="test"))
     report = evaluate(recognizer, records, unknown_labels="score")
     assert report.n == 251  # 253 minus an UNREADABLE and an EMPTY label
     assert report.cer < 0.08 and report.exact_match > 0.70, report.summary()
 
 
-def test_default_model_reads_real_scans_and_photos_of_them(shared_data: Path) -> None:
+def test_default_model_reads_real_scans_and_photos_of_them(shared_iam_lines: Path) -> None:
     """A regression guard on `english` on real scanned IAM lines of writers it never trained on (`iam_lines`
     val, the first 100 lines) and on photo-like copies of them (twice as large, a wide margin, turned 3 degrees,
     light on dark, JPEG 30): measured 7.8% and 7.7% CER. (A margin of another tone than the paper, 230 grey with
@@ -136,7 +148,7 @@ def test_default_model_reads_real_scans_and_photos_of_them(shared_data: Path) ->
     from scriba.data.normalize import rotate
     from scriba.metrics import cer
 
-    records = read_source(SourceConfig(str(shared_data / "iam_lines" / "labels.csv"), kind="table", split="val"))
+    records = read_source(SourceConfig(str(shared_iam_lines / "labels.csv"), kind="table", split="val"))
     records = records[:100]
     truths = [r.text or "" for r in records]
     clean = [load_image(r.image) for r in records]
@@ -155,14 +167,14 @@ def test_default_model_reads_real_scans_and_photos_of_them(shared_data: Path) ->
 
 
 @pytest.mark.parametrize(("source", "count"), [("iam_lines", 100), ("iam_ondb_lines", 150)])
-def test_the_english_lm_cuts_word_errors_on_real_lines(shared_data: Path, source: str, count: int) -> None:
+def test_the_english_lm_cuts_word_errors_on_real_lines(source: str, count: int) -> None:
     """`english` with its language model (its default) against greedy decoding on real lines of writers it
     never saw: scanned `iam_lines` val (measured on all 322: CER 12.44 -> 8.40%, WER 39.81 -> 22.76%) and
     IAM-OnDB `testset_t` ink (all 1,508: 8.77 -> 5.02%, 33.10 -> 17.10%)."""
     if source == "iam_lines":
-        config = SourceConfig(str(shared_data / "iam_lines" / "labels.csv"), kind="table", split="val")
+        config = SourceConfig(str(shared_folder("iam_lines") / "labels.csv"), kind="table", split="val")
     else:
-        config = SourceConfig(str(shared_data / "iam_ondb"), kind=source, split="testset_t")
+        config = SourceConfig(str(shared_folder("iam_ondb")), kind=source, split="testset_t")
     records = read_source(config)[:count]
     cleaning = CleaningOptions(special_labels=())
     greedy = evaluate(Recognizer.load("english", lm=None), records, unknown_labels="score", cleaning=cleaning)
@@ -171,16 +183,16 @@ def test_the_english_lm_cuts_word_errors_on_real_lines(shared_data: Path, source
     assert with_lm.wer < 0.7 * greedy.wer, (with_lm.summary(), greedy.summary())
 
 
-def test_the_names_lm_and_lexicon_never_read_names_worse_than_greedy(shared_data: Path) -> None:
+def test_the_names_lm_and_lexicon_never_read_names_worse_than_greedy(shared_names: Path) -> None:
     """`names` on the `test` part: greedy 74.5% exact; with `names.lm` (its default) 79.3%; with the rebuilt
     lexicon too (which lacks a third of the names) 80.1%, where the lexicon as a hard constraint reads 61.0%."""
     from scriba.decoding import LexiconDecoder
 
-    records = read_source(SourceConfig(str(shared_data / "names" / "labels.csv"), kind="table", subset="test"))
+    records = read_source(SourceConfig(str(shared_names / "labels.csv"), kind="table", subset="test"))
     greedy = evaluate(Recognizer.load("names", lm=None), records, unknown_labels="score")
     with_lm = evaluate(Recognizer.load("names"), records, unknown_labels="score")
     lexicon = Recognizer.load("names")
-    lexicon.lexicon = LexiconDecoder.read(shared_data / "names" / "lexicon.csv", lexicon.charset)
+    lexicon.lexicon = LexiconDecoder.read(shared_names / "lexicon.csv", lexicon.charset)
     both = evaluate(lexicon, records, unknown_labels="score")
     assert greedy.exact_match < with_lm.exact_match <= both.exact_match, (greedy.summary(), with_lm.summary())
     assert both.exact_match > 0.78 and both.cer < greedy.cer, both.summary()

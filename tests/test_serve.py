@@ -65,20 +65,22 @@ def test_read_options(client: TestClient) -> None:
 
 
 def test_ink_reads_as_the_python_api_reads_it(client: TestClient) -> None:
-    result = client.post("/v1/read/ink", json=ZIGZAG).json()["results"][0]
-    ink = [np.array(s, np.float32) for s in ZIGZAG["strokes"]]
-    assert result["text"] == Recognizer.load("english_pen", alternatives=3).read_inks([ink])[0].text
-    with_time = {"strokes": [[[x, y, 10 * i, 0.5] for i, (x, y) in enumerate(s)] for s in ZIGZAG["strokes"]]}
-    assert client.post("/v1/read/ink", json=with_time).json()["results"][0]["text"] == result["text"]
-    drawn = client.post("/v1/read/ink?model=english", json=ZIGZAG).json()["results"][0]
-    assert drawn["text"] == Recognizer.load("english", alternatives=3).read_inks([ink])[0].text
+    hello = json.loads((EXAMPLES / "ink" / "hello.json").read_text(encoding="utf-8"))  # canvas JSON, as posted
+    result = client.post("/v1/read/ink", json=hello).json()["results"][0]
+    ink = [np.array(s, np.float32) for s in hello["strokes"]]
+    assert result["text"] == Recognizer.load("english_pen", alternatives=3).read_inks([ink])[0].text == "hello"
+    with_time = {"strokes": [[[x, y, 10 * i, 0.5] for i, (x, y) in enumerate(s)] for s in hello["strokes"]]}
+    assert client.post("/v1/read/ink", json=with_time).json()["results"][0]["text"] == "hello"
+    drawn = client.post("/v1/read/ink?model=english", json=hello).json()["results"][0]
+    assert drawn["text"] == Recognizer.load("english", alternatives=3).read_inks([ink])[0].text == "hello"
+    assert drawn["confidence"] != result["confidence"]  # another model read it
 
 
-def test_a_real_pen_word_is_read(client: TestClient, shared_data: Path) -> None:
+def test_a_real_pen_word_is_read(client: TestClient, shared_iam_ondb: Path) -> None:
     from scriba.data.inkio import ink_to_json
     from scriba.data.sources import SourceConfig, read_source
 
-    records = read_source(SourceConfig(str(shared_data / "iam_ondb"), kind="iam_ondb_words", split="testset_t"))
+    records = read_source(SourceConfig(str(shared_iam_ondb), kind="iam_ondb_words", split="testset_t"))
     words = [r for r in records if r.text and len(r.text) >= 5][:20]
     texts = [client.post("/v1/read/ink", json=ink_to_json(r.ink or [])).json()["results"][0]["text"] for r in words]
     assert texts == [r.text for r in Recognizer.load("english_pen").read_inks([r.ink or [] for r in words])]

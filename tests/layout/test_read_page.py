@@ -1,4 +1,7 @@
-"""End to end with the tiny model: Recognizer.read_page and ``scriba read --page`` / automatic page reading."""
+"""End to end: Recognizer.read_page and ``scriba read --page`` / automatic page reading.
+
+What is read and where the words lie are checked with ``english``, which reads the generated pages; the file
+handling and the errors with the 2-epoch test model (which reads nothing: "" for every line)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pytest
 
 from scriba.layout.geometry import box_iou
 from scriba.layout.page_xml import NAMESPACE as PAGE
+from scriba.metrics import cer
 from scriba.recognizer import Recognizer
 from tests.cli_helpers import assert_failed_files, assert_one_line_error, run
 from tests.layout.pages import LINES, make_page, word_spans
@@ -28,13 +32,16 @@ def page_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return files
 
 
-def test_read_page_finds_reads_and_places_the_lines(tiny_model: Path) -> None:
-    recognizer = Recognizer.load(tiny_model)
+def test_read_page_finds_reads_and_places_the_lines() -> None:
+    recognizer = Recognizer.load("english", lm=None)
     image, boxes = make_page()
     page = recognizer.read_page(image)
     assert (page.width, page.height, page.image) == (image.shape[1], image.shape[0], None)
     assert len(page.lines) == len(boxes)
     assert page.text == "\n".join(line.text for line in page.lines)
+    # Read greedily with a few slips (measured: 8.7% CER, "the quick brown fox jumps" right).
+    assert page.lines[0].text == LINES[0]
+    assert cer([line.text for line in page.lines], LINES) < 0.1
     for line, box in zip(page.lines, boxes, strict=True):
         assert box_iou(line.box, box) >= 0.7
         assert line.baseline is not None and len(line.polygon) >= 4
@@ -47,20 +54,22 @@ def test_read_page_finds_reads_and_places_the_lines(tiny_model: Path) -> None:
             assert line.box[1] <= word.box[1] < word.box[3] <= line.box[3]
 
 
-def test_a_single_line_reads_as_read_reads_it(tiny_model: Path, page_files: dict[str, Path]) -> None:
-    recognizer = Recognizer.load(tiny_model)
+def test_a_single_line_reads_as_read_reads_it(page_files: dict[str, Path]) -> None:
+    recognizer = Recognizer.load("english", lm=None)
     page = recognizer.read_page(page_files["line"])
     reading = recognizer.read_image(page_files["line"])
     assert len(page.lines) == 1 and page.image == "line.png"
-    assert page.text == reading.text and page.lines[0].confidence == pytest.approx(reading.confidence)
+    assert page.text == reading.text == LINES[0]
+    assert page.lines[0].confidence == pytest.approx(reading.confidence)
 
 
-def test_cli_page_formats(tiny_model: Path, page_files: dict[str, Path], tmp_path: Path, capsys) -> None:
-    code, out, err = run(capsys, "read", "--page", str(page_files["page"]), "--model", str(tiny_model))
+def test_cli_page_formats(page_files: dict[str, Path], tmp_path: Path, capsys) -> None:
+    code, out, err = run(capsys, "read", "--page", str(page_files["page"]), "--model", "english")
     assert code == 0, err
-    assert out.count("\n") == len(LINES)  # the page's text, a line per line (the tiny model reads little)
+    text = out.strip("\n").split("\n")  # the page's text, a line per line (with the LM: 3.7% CER)
+    assert len(text) == len(LINES) and cer(text, LINES) < 0.05
     for fmt, suffix in (("page", ".page.xml"), ("alto", ".alto.xml"), ("json", ".json")):
-        code, out, err = run(capsys, "read", "--page", str(page_files["page"]), "--model", str(tiny_model),
+        code, out, err = run(capsys, "read", "--page", str(page_files["page"]), "--model", "english",
                              "--format", fmt, "--out", str(tmp_path))  # fmt: skip
         assert code == 0, err
         target = tmp_path / f"page{suffix}"
@@ -68,9 +77,10 @@ def test_cli_page_formats(tiny_model: Path, page_files: dict[str, Path], tmp_pat
         assert target.is_file()
     data = json.loads((tmp_path / "page.json").read_text(encoding="utf-8"))
     assert len(data["lines"]) == len(LINES) and data["image"] == "page.png"
+    assert data["text"] == "\n".join(text)
     root = ET.parse(tmp_path / "page.page.xml").getroot()
     texts = [t.text or "" for t in root.iterfind(f".//{{{PAGE}}}TextLine/{{{PAGE}}}TextEquiv/{{{PAGE}}}Unicode")]
-    assert "\n".join(texts) == data["text"]
+    assert texts == text
 
 
 def test_cli_page_writes_beside_the_image_and_reports_bad_files(
