@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from tests.cli_helpers import assert_failed_files, assert_one_line_error, run
-from tests.conftest import REPO
+from tests.conftest import EXAMPLES, REPO, read_labels
 
 
 def test_models_lists_architectures_with_parameter_counts(capsys) -> None:
@@ -26,20 +26,26 @@ def test_models_lists_architectures_with_parameter_counts(capsys) -> None:
     assert "language models (--lm NAME):" in out and "names.lm" in out
 
 
-def test_read_prints_text_and_confidence(capsys, tiny_model: Path, word_tables) -> None:
-    images = sorted(str(p) for p in word_tables.val.parent.glob("*.png"))[:3]
-    code, out, _ = run(capsys, "read", *images, "--model", str(tiny_model))
+def test_read_prints_text_and_confidence(capsys) -> None:
+    """One tab-separated row per image (path, text, confidence), the same readings as JSON and with --tta."""
+    examples = read_labels(EXAMPLES)[:3]
+    images, texts = [str(path) for path, _ in examples], [text for _, text in examples]
+    code, out, _ = run(capsys, "read", *images, "--no-lm")
     assert code == 0
-    lines = out.strip().splitlines()
-    assert [line.split("\t")[0] for line in lines] == images
-    assert all(0 <= float(line.split("\t")[2]) <= 1 for line in lines)
+    rows = [line.split("\t") for line in out.strip().splitlines()]
+    assert [row[:2] for row in rows] == [[image, text] for image, text in zip(images, texts, strict=True)]
+    assert all(0.5 < float(row[2]) <= 1 for row in rows)
 
-    code, out, _ = run(capsys, "read", *images, "--model", str(tiny_model), "--json")
-    rows = json.loads(out)
-    assert [r["image"] for r in rows] == images and {"text", "confidence"} <= set(rows[0])
+    code, out, _ = run(capsys, "read", *images, "--no-lm", "--json")
+    assert code == 0
+    readings = json.loads(out)
+    assert [(r["image"], r["text"]) for r in readings] == [
+        (image, text) for image, text in zip(images, texts, strict=True)
+    ]
+    assert [round(r["confidence"], 3) for r in readings] == [round(float(row[2]), 3) for row in rows]
 
-    code, out, _ = run(capsys, "read", *images, "--model", str(tiny_model), "--tta")
-    assert code == 0 and [line.split("\t")[0] for line in out.strip().splitlines()] == images
+    code, out, _ = run(capsys, "read", *images, "--no-lm", "--tta")
+    assert code == 0 and [line.split("\t")[:2] for line in out.strip().splitlines()] == [row[:2] for row in rows]
 
 
 def test_read_in_bfloat16_reads_as_float32(capsys) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from scriba.data.inkio import write_ink_file
 from tests.cli_helpers import assert_failed_files, assert_one_line_error, run
+from tests.conftest import EXAMPLES, read_labels
 
 
 def _word_ink(seed: int) -> list[np.ndarray]:
@@ -30,21 +31,26 @@ def ink_files(tmp_path: Path) -> list[str]:
     return [str(write_ink_file(tmp_path / name, _word_ink(i))) for i, name in enumerate(names)]
 
 
-def test_read_ink_prints_one_line_per_file(capsys, tiny_model: Path, ink_files: list[str]) -> None:
-    code, out, err = run(capsys, "read", "--ink", *ink_files, "--model", str(tiny_model))
-    assert code == 0, err
-    lines = out.strip("\n").split("\n")
-    assert len(lines) == len(ink_files)
-    fields = [line.split("\t") for line in lines]
-    assert [f[0] for f in fields] == ink_files
-    assert all(len(f) == 3 and 0 <= float(f[2]) <= 1 for f in fields)
+@pytest.fixture(scope="module")
+def ink_examples() -> tuple[list[str], list[str]]:
+    """examples/ink: seven words as InkML and canvas JSON files, and their texts."""
+    examples = read_labels(EXAMPLES / "ink")
+    return [str(path) for path, _ in examples], [text for _, text in examples]
 
-    code, out, _ = run(capsys, "read", "--model", str(tiny_model), "--json", "--ink", *ink_files)
+
+def test_read_ink_prints_one_line_per_file(capsys, ink_examples: tuple[list[str], list[str]]) -> None:
+    files, texts = ink_examples
+    code, out, err = run(capsys, "read", "--ink", *files, "--model", "english_pen")
+    assert code == 0, err
+    fields = [line.split("\t") for line in out.strip("\n").split("\n")]
+    assert [f[:2] for f in fields] == [[file, text] for file, text in zip(files, texts, strict=True)]
+    assert all(len(f) == 3 and 0 < float(f[2]) <= 1 for f in fields)
+
+    code, out, _ = run(capsys, "read", "--model", "english_pen", "--json", "--ink", *files)
     assert code == 0
     rows = json.loads(out)
-    assert [r["ink"] for r in rows] == ink_files and {"text", "confidence"} <= set(rows[0])
-    # The same readings as the tab-separated output.
-    assert [r["text"] for r in rows] == [f[1] for f in fields]
+    assert [r["ink"] for r in rows] == files and [r["text"] for r in rows] == texts
+    assert [round(r["confidence"], 3) for r in rows] == [round(float(f[2]), 3) for f in fields]
 
 
 def test_a_bad_ink_file_is_one_error_line_and_the_good_ones_are_read(
@@ -77,11 +83,12 @@ def test_ink_and_images_together_is_an_error(capsys, tmp_path: Path, ink_files: 
     assert_one_line_error(code, err, "--ink")
 
 
-def test_ink_files_given_as_images_are_read_as_ink(capsys, tiny_model: Path, ink_files: list[str]) -> None:
-    code, with_flag, _ = run(capsys, "read", "--ink", *ink_files, "--model", str(tiny_model))
-    assert code == 0
-    code, without, err = run(capsys, "read", *ink_files, "--model", str(tiny_model))
+def test_ink_files_given_as_images_are_read_as_ink(
+    capsys, tiny_model: Path, ink_examples: tuple[list[str], list[str]]
+) -> None:
+    files, texts = ink_examples
+    code, out, err = run(capsys, "read", *files, "--model", "english_pen")  # no --ink: known by the extension
     assert code == 0, err
-    assert without == with_flag and "cannot decode" not in err
-    code, _, err = run(capsys, "read", ink_files[0], "examples/hello.png", "--model", str(tiny_model))
+    assert [line.split("\t")[1] for line in out.strip().splitlines()] == texts and "cannot decode" not in err
+    code, _, err = run(capsys, "read", files[0], "examples/hello.png", "--model", str(tiny_model))
     assert_one_line_error(code, err, "separate calls")
