@@ -14,6 +14,7 @@ from scriba.decoding import LexiconDecoder
 from scriba.errors import ConfigError, DataFormatError
 from scriba.model_file import load_model_file, read_metadata
 from scriba.recognizer import Recognizer
+from scriba.removed import drop_removed
 from scriba.selftrain import pseudo_label, round_config, self_train
 from tests.cli_helpers import assert_one_line_error, run
 from tests.conftest import REPO
@@ -125,7 +126,8 @@ def self_train_overrides(tmp_path: Path) -> list[str]:
     model = read_metadata(SHIPPED)
     return [
         *tiny_overrides(train, val, tmp_path / "runs", name="names_like", epochs=1),
-        f"model.args={json.dumps(model['model_args'])}",
+        # the shipped file's architecture, less the options removed since it was written (at their defaults there)
+        f"model.args={json.dumps(drop_removed('model.args', model['model_args'], SHIPPED, 'model_args'))}",
         f"training.init_from={SHIPPED}",
         "training.lr=1e-4",
         f"self_training.unlabeled={tmp_path / 'unlabeled'}",
