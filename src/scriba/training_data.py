@@ -23,7 +23,7 @@ import torch
 from scriba.charset import Charset
 from scriba.config import Config
 from scriba.data.augment import PaperAugmentation, build_paper_augmentation
-from scriba.data.cleaning import CleaningOptions, CleaningReport, clean
+from scriba.data.cleaning import CleaningOptions, CleaningReport, clean, drop_copies_of
 from scriba.data.dataset import load_images
 from scriba.data.images import load_image
 from scriba.data.items import ImageItems, ItemSource, PenItems, RawImageItems, StyledInkItems, SyntheticItems
@@ -183,6 +183,7 @@ def load_data(config: Config, frames: FrameCounter | None = None, report_dir: Pa
     if config.data.charset:
         train_records, train_report = clean(raw_train, config.data.cleaning, charset)
     val_records, val_report = clean(read_sources(config, config.data.val), config.data.cleaning, charset)
+    train_records, train_report = drop_copies_of(train_records, val_records, train_report)
 
     frames = frames or FrameCounter(config)
     workers = min(4, os.cpu_count() or 1)
