@@ -20,8 +20,7 @@ from scriba.data.sources import SourceConfig, read_source
 from scriba.evaluate import evaluate
 from scriba.recognizer import DEFAULT_MODEL, Recognizer, resolve_model
 from scriba.training_data import read_sources
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import REPO
 
 
 def test_kaggle_names_labels_and_cleaning(shared_data: Path) -> None:

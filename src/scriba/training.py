@@ -243,9 +243,10 @@ def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
     model did until training teaches it to use them.
     """
     model = build_model(config.model.name, charset.num_classes, config.preprocessing.height, config.model.args)
-    if not config.training.init_from:
+    start = config.training.init_model()
+    if start is None:
         return model
-    base = load_model_file(config.training.init_from)
+    base = load_model_file(start)
     state = base.model.state_dict()
     own = model.state_dict()
     # Per-class tensors are the ones whose shape follows the class count: ask a model with one more class.
