@@ -169,6 +169,23 @@ def test_fine_tuning_from_a_model_named_as_shipped_models_are(
         load_config(TINY, ["training.init_from=nobody"]).training.init_model()
 
 
+def test_fine_tuning_with_other_preprocessing_than_the_model_read_is_warned(
+    tiny_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = load_model_file(tiny_model)
+    with caplog.at_level("WARNING", logger="scriba.training"):
+        build_or_finetune(load_config(TINY, [f"training.init_from={tiny_model}"]), base.charset)
+    assert not caplog.records  # the recipe that trained it: nothing to say
+    stretch = base.preprocessing.stretch + 0.5
+    with caplog.at_level("WARNING", logger="scriba.training"):
+        build_or_finetune(
+            load_config(TINY, [f"training.init_from={tiny_model}", f"preprocessing.stretch={stretch}"]), base.charset
+        )
+    (record,) = caplog.records
+    assert "other preprocessing" in record.getMessage()
+    assert f"stretch {base.preprocessing.stretch!r} -> {stretch!r}" in record.getMessage()
+
+
 class _ClassifierDtypes(L.Callback):
     """Records the dtype of the classifier's output at every training step."""
 
