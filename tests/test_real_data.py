@@ -11,16 +11,13 @@ import numpy as np
 import pytest
 
 from scriba.charset import Charset
-from scriba.config import load_config
-from scriba.data.cleaning import CleaningOptions, clean, drop_copies_of
+from scriba.data.cleaning import CleaningOptions, clean
 from scriba.data.dataset import load_images
 from scriba.data.images import Preprocessing
 from scriba.data.ink import render_ink
 from scriba.data.sources import SourceConfig, read_source
 from scriba.evaluate import evaluate
 from scriba.recognizer import DEFAULT_MODEL, Recognizer, resolve_model
-from scriba.training_data import read_sources
-from tests.conftest import REPO
 
 
 def test_kaggle_names_labels_and_cleaning(shared_data: Path) -> None:
@@ -52,22 +49,6 @@ def test_doctor_table_with_splits(shared_data: Path) -> None:
     table = str(shared_data / "doctor" / "labels.csv")
     assert len(read_source(SourceConfig(path=table, split="train"))) == 3120
     assert len(read_source(SourceConfig(path=table, split="val"))) == 780
-
-
-def test_doctor_recipe_finds_its_data_and_keeps_validation_unseen(shared_data: Path) -> None:
-    """configs/doctor.yaml (the fine-tuning worked example, docs/fine-tuning.md) reads the doctor table's
-    splits, and training drops the 28 train files whose bytes a validation image repeats (27 val rows are
-    marked `exact_duplicate_of` a train file; one of those train files is itself copied in train)."""
-    if not (shared_data / "doctor").is_dir():
-        pytest.skip(f"real data not available: {shared_data / 'doctor'} is absent")
-    config = load_config(REPO / "configs" / "doctor.yaml", [f"data.root={shared_data}"])
-    train, val = read_sources(config, config.data.train), read_sources(config, config.data.val)
-    assert (len(train), len(val)) == (3120, 780)
-    assert len({r.text for r in train}) == 78 and {r.text for r in val} <= {r.text for r in train}
-    kept, report = clean(train, config.data.cleaning)
-    kept, report = drop_copies_of(kept, val, report)
-    assert dict(report.dropped) == {"copy_of_validation_image": 28}
-    assert len(kept) == 3092
 
 
 @pytest.mark.parametrize(("kind", "count", "max_cer"), [("iam_ondb_words", 400, 0.15), ("iam_ondb_lines", 150, 0.18)])
