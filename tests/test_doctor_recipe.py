@@ -22,7 +22,7 @@ def test_the_recipe_fine_tunes_the_shipped_english_model() -> None:
 
 def test_doctor_recipe_finds_its_data_and_keeps_validation_unseen() -> None:
     """The 78 names in both splits; training drops the 28 train files whose bytes a validation image repeats
-    (27 val rows are marked `exact_duplicate_of` a train file; one of those is also copied within train)."""
+    (27 val rows are marked `exact_duplicate_of` one of 23 train files, which have 5 more copies in train)."""
     doctor = SHARED_DATA / "doctor"
     if not doctor.is_dir():
         pytest.skip(f"real data not available: {doctor} is absent")
