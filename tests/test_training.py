@@ -15,7 +15,7 @@ import torch
 from scriba.charset import Charset
 from scriba.checkpoints import export_best, read_history
 from scriba.config import load_config
-from scriba.errors import ConfigError
+from scriba.errors import ConfigError, ModelFileError
 from scriba.model_file import load_model_file, read_metadata
 from scriba.recognizer import Recognizer
 from scriba.training import TrainingInterrupted, build_or_finetune, fit
@@ -148,6 +148,42 @@ def test_fine_tuning_to_another_charset_carries_rows_by_character(tiny_model: Pa
     assert not any(torch.equal(rows[3], r) for r in old_rows)  # the new character starts fresh
     first = next(iter(base.model.state_dict()))  # a feature-extractor weight, carried as it is
     assert torch.equal(model.state_dict()[first], base.model.state_dict()[first])
+
+
+def test_fine_tuning_from_a_model_named_as_shipped_models_are(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``training.init_from: english`` works for a user with no checkout (no models/ folder): the name is
+    looked up where shipped models are (``$SCRIBA_MODELS``, then the package), as ``scriba read --model`` does."""
+    folder = tmp_path / "zoo"
+    folder.mkdir()
+    (folder / "mine.safetensors").write_bytes(tiny_model.read_bytes())
+    monkeypatch.setenv("SCRIBA_MODELS", str(folder))
+    config = load_config(TINY, ["training.init_from=mine"])
+    assert config.training.init_model() == folder / "mine.safetensors"
+    base = load_model_file(tiny_model)
+    model = build_or_finetune(config, base.charset)
+    assert all(torch.equal(value, base.model.state_dict()[key]) for key, value in model.state_dict().items())
+    assert load_config(TINY).training.init_model() is None
+    with pytest.raises(ModelFileError, match="unknown model 'nobody'"):
+        load_config(TINY, ["training.init_from=nobody"]).training.init_model()
+
+
+def test_fine_tuning_with_other_preprocessing_than_the_model_read_is_warned(
+    tiny_model: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = load_model_file(tiny_model)
+    with caplog.at_level("WARNING", logger="scriba.training"):
+        build_or_finetune(load_config(TINY, [f"training.init_from={tiny_model}"]), base.charset)
+    assert not caplog.records  # the recipe that trained it: nothing to say
+    stretch = base.preprocessing.stretch + 0.5
+    with caplog.at_level("WARNING", logger="scriba.training"):
+        build_or_finetune(
+            load_config(TINY, [f"training.init_from={tiny_model}", f"preprocessing.stretch={stretch}"]), base.charset
+        )
+    (record,) = caplog.records
+    assert "other preprocessing" in record.getMessage()
+    assert f"stretch {base.preprocessing.stretch!r} -> {stretch!r}" in record.getMessage()
 
 
 class _ClassifierDtypes(L.Callback):

@@ -138,7 +138,8 @@ class TrainingConfig:
         devices: devices per node (DDP when > 1).
         num_nodes: nodes (multi-node DDP).
         strategy: Lightning strategy (``auto``, ``ddp``, ``ddp_spawn``).
-        init_from: a model file to fine-tune from (its charset grows with new characters).
+        init_from: a model to fine-tune from, a file or a shipped model's name (``english``; see
+            ``scriba models``); its charset grows with new characters.
         limit_train_batches: fraction or count of batches per epoch (1.0: all), for quick runs.
     """
 
@@ -169,6 +170,18 @@ class TrainingConfig:
             raise ConfigError(f"training.max_minutes must be 0 (no limit) or positive, not {self.max_minutes}")
         if self.schedule not in ("onecycle", "cosine", "constant"):
             raise ConfigError(f"training.schedule must be onecycle, cosine or constant, not {self.schedule!r}")
+
+    def init_model(self) -> Path | None:
+        """The model file ``init_from`` names (a path, or a shipped model's name); None when it is empty.
+
+        Raises:
+            ModelFileError: neither an existing file nor a shipped model's name.
+        """
+        if not self.init_from:
+            return None
+        from scriba.shipped import resolve  # light: no torch
+
+        return resolve(self.init_from, ".safetensors", "model")
 
 
 @dataclass

@@ -218,7 +218,8 @@ def self_train(config: Config) -> SelfTrainResult:
         ConfigError: no ``training.init_from`` (the model that makes the first pseudo-labels) or no
             ``self_training.unlabeled``.
     """
-    if not config.training.init_from:
+    current = config.training.init_model()
+    if current is None:
         raise ConfigError("self-training needs training.init_from: the model that writes the first pseudo-labels")
     settings = config.self_training
     home = config.run_dir
@@ -227,7 +228,6 @@ def self_train(config: Config) -> SelfTrainResult:
     lexicon_file = config.data.locate(settings.lexicon) if settings.lexicon else None
     # With lexicon decoding every kept reading is an entry already (the decoder checks): no second check.
     lexicon = set(read_corpus(lexicon_file).texts) if lexicon_file and not settings.lexicon_decoding else None
-    current = Path(config.training.init_from)
     start_cer = best_cer = validation_cer(config, current)
     log.info("self-training from %s: val CER %.4f, %d unlabeled images", current, start_cer, len(images))
     rounds: list[RoundResult] = []

@@ -232,9 +232,11 @@ def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
     one such as capitals only for names); a new character starts from its initial value.
     """
     model = build_model(config.model.name, charset.num_classes, config.preprocessing.height, config.model.args)
-    if not config.training.init_from:
+    start = config.training.init_model()
+    if start is None:
         return model
-    base = load_model_file(config.training.init_from)
+    base = load_model_file(start)
+    _note_other_preprocessing(config, base.preprocessing.to_dict(), start)
     state = base.model.state_dict()
     own = model.state_dict()
     # Per-class tensors are the ones whose shape follows the class count: ask a model with one more class.
@@ -257,6 +259,16 @@ def build_or_finetune(config: Config, charset: Charset) -> RecognitionModel:
             )
     model.load_state_dict(own)
     return model
+
+
+def _note_other_preprocessing(config: Config, base: dict[str, Any], start: Path) -> None:
+    """Warn when the recipe prepares images otherwise than the model it fine-tunes was trained to read
+    (copy its ``preprocessing``, see its model card): its weights expect their own input; a change made on
+    purpose (a taller input, say) is said so too."""
+    own = config.preprocessing.to_dict()
+    changed = [f"{key} {base.get(key)!r} -> {value!r}" for key, value in own.items() if base.get(key) != value]
+    if changed:
+        log.warning("fine-tuning %s with other preprocessing than it was trained with: %s", start, ", ".join(changed))
 
 
 def _share_cores(config: Config) -> None:

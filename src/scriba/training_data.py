@@ -23,7 +23,7 @@ import torch
 from scriba.charset import Charset
 from scriba.config import Config
 from scriba.data.augment import PaperAugmentation, build_paper_augmentation
-from scriba.data.cleaning import CleaningOptions, CleaningReport, clean
+from scriba.data.cleaning import CleaningOptions, CleaningReport, clean, drop_copies_of
 from scriba.data.dataset import load_images
 from scriba.data.images import load_image
 from scriba.data.items import ImageItems, ItemSource, PenItems, RawImageItems, StyledInkItems, SyntheticItems
@@ -119,8 +119,9 @@ def choose_charset(config: Config, texts: list[str]) -> Charset:
     """The configured charset, else the fine-tuned model's grown by new characters, else the texts' own."""
     if config.data.charset:
         return Charset(config.data.charset, max_label_length=max((len(t) for t in texts), default=0))
-    if config.training.init_from:
-        base = Charset.from_dict(read_metadata(config.training.init_from)["charset"])
+    start = config.training.init_model()
+    if start is not None:
+        base = Charset.from_dict(read_metadata(start)["charset"])
         grown = base.extend(texts)
         if len(grown) > len(base):
             log.info("fine-tuning: charset grows by %r", grown.characters[len(base) :])
@@ -146,7 +147,8 @@ def data_sections(config: Config) -> dict[str, Any]:
     fine-tuned model's charset because the charset grows from it.
     """
     data = config.data
-    base = read_metadata(config.training.init_from)["charset"] if config.training.init_from else None
+    start = config.training.init_model()
+    base = read_metadata(start)["charset"] if start is not None else None
     return {
         "data.root": data.root,
         "data.train": [dataclasses.asdict(s) for s in data.train],
@@ -183,6 +185,7 @@ def load_data(config: Config, frames: FrameCounter | None = None, report_dir: Pa
     if config.data.charset:
         train_records, train_report = clean(raw_train, config.data.cleaning, charset)
     val_records, val_report = clean(read_sources(config, config.data.val), config.data.cleaning, charset)
+    train_records, train_report = drop_copies_of(train_records, val_records, train_report)
 
     frames = frames or FrameCounter(config)
     workers = min(4, os.cpu_count() or 1)

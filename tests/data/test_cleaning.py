@@ -3,8 +3,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from scriba.charset import Charset
-from scriba.data.cleaning import CleaningOptions, clean
+from scriba.data.cleaning import CleaningOptions, clean, drop_copies_of
 from scriba.data.records import Record
 from scriba.data.sources.kaggle_names import read_kaggle_names
 
@@ -125,3 +127,33 @@ def test_characters_removed_shows_in_summary() -> None:
     options = CleaningOptions(unknown_characters="drop_characters")
     _, report = clean(_records("AXB"), options, Charset("AB"))
     assert "characters removed from kept labels: 1" in report.summary()
+
+
+def test_training_copies_of_validation_images_are_dropped(tmp_path: Path) -> None:
+    """A file repeated byte for byte under another name in validation is dropped from training; a file
+    with the same label but other bytes, an ink record and an in-memory array stay."""
+    contents = {"a": b"image a", "b": b"image b", "a_copy": b"image a", "v": b"image v"}
+    files = {name: tmp_path / f"{name}.png" for name in contents}
+    for name, path in files.items():
+        path.write_bytes(contents[name])
+    train = [
+        Record(text="Napa", image=files["a"], meta={"id": "a"}),
+        Record(text="Napa", image=files["b"], meta={"id": "b"}),
+        Record(text="Napa", ink=[np.zeros((3, 2), np.float32)], meta={"id": "ink"}),
+        Record(text="Napa", image=np.zeros((4, 4), np.uint8), meta={"id": "array"}),
+    ]
+    held_out = [Record(text="Napa", image=files["a_copy"]), Record(text="Ace", image=files["v"])]
+    kept, report = clean(train)
+    kept, report = drop_copies_of(kept, held_out, report)
+    assert [r.meta["id"] for r in kept] == ["b", "ink", "array"]
+    assert report.total == 4 and report.kept == 3
+    assert dict(report.dropped) == {"copy_of_validation_image": 1}
+    assert report.examples["copy_of_validation_image"] == ["a"]
+
+
+def test_no_validation_files_leaves_training_as_is(tmp_path: Path) -> None:
+    image = tmp_path / "a.png"
+    image.write_bytes(b"x")
+    kept, report = clean([Record(text="Ace", image=image)])
+    same, report = drop_copies_of(kept, [Record(text="Ace", ink=[np.zeros((3, 2), np.float32)])], report)
+    assert same == kept and report.kept == 1 and not report.dropped

@@ -90,6 +90,19 @@ def test_far_entries_are_not_candidates_and_open_vocabulary_keeps_the_greedy_rea
     assert CHARSET.decode(lenient.ids) == "ABC" and lenient.in_lexicon
 
 
+def test_a_hard_constraint_reads_an_entry_even_when_none_is_near() -> None:
+    """A closed vocabulary (``oov_penalty`` None, ``--oov-penalty inf``): a reading 3 edits from every entry
+    (beyond the window of 2) still becomes the likeliest entry, where an open one keeps the greedy reading."""
+    lexicon = _lexicon({"CEDA": 1, "EBEC": 1})
+    assert LexiconDecoder(lexicon, CHARSET).nearest("ABD") == []
+    open_vocabulary = LexiconDecoder(lexicon, CHARSET).decode([ABD])
+    assert CHARSET.decode(open_vocabulary.ids) == "ABD" and not open_vocabulary.in_lexicon
+    closed = LexiconDecoder(lexicon, CHARSET, prior_weight=0.0, oov_penalty=None).decode([ABD])
+    likeliest = max(("CEDA", "EBEC"), key=lambda entry: _log_likelihood(ABD, entry))
+    assert CHARSET.decode(closed.ids) == likeliest and closed.in_lexicon
+    assert closed.margin == pytest.approx(_log_likelihood(ABD, likeliest) - _log_likelihood(ABD, "ABD"), rel=1e-4)
+
+
 def test_variants_propose_candidates_and_sum_their_likelihoods() -> None:
     # The second variant clearly reads "ABE"; the entries near "ABD" alone would not include "EBE".
     abe = _frames([{"A": 0.3, "E": 0.6}, {}, {"B": 0.9}, {}, {"E": 0.9}, {}])

@@ -6,6 +6,7 @@ are loaded (:func:`scriba.data.dataset.load_images`) and counted in the same rep
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import Counter
@@ -115,3 +116,38 @@ def clean(
         kept.append(Record(text=text, image=record.image, ink=record.ink, meta=dict(record.meta)))
     report.kept = len(kept)
     return kept, report
+
+
+def drop_copies_of(
+    records: list[Record], held_out: list[Record], report: CleaningReport
+) -> tuple[list[Record], CleaningReport]:
+    """Drop training records whose image file is byte for byte one of ``held_out``'s (validation) images.
+
+    A dataset that holds the same file twice, once in each split (the doctors' prescriptions hold 27), would
+    otherwise score the model on images it trained on. Reason ``copy_of_validation_image``; records without
+    an image file (ink, arrays) are kept.
+
+    Returns:
+        The kept records and ``report`` with the drops added.
+    """
+    held = {digest for digest in map(_file_digest, held_out) if digest is not None}
+    if not held:
+        return records, report
+    kept = []
+    for record in records:
+        if _file_digest(record) in held:
+            report.drop("copy_of_validation_image", record)
+        else:
+            kept.append(record)
+    report.kept = len(kept)
+    return kept, report
+
+
+def _file_digest(record: Record) -> str | None:
+    """The BLAKE2 digest of a record's image file, or None without one (or when it cannot be read)."""
+    if not isinstance(record.image, Path):
+        return None
+    try:
+        return hashlib.blake2b(record.image.read_bytes(), digest_size=16).hexdigest()
+    except OSError:
+        return None  # loading the images reports the unreadable file

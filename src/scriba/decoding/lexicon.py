@@ -8,8 +8,11 @@ window of the greedy reading, which is what a whole-word lexicon is for (names, 
 a fraction of the code and the scores are exact rather than beam-pruned.
 
 The greedy reading stays when the best entry is more than ``oov_penalty`` less likely (natural log) than it:
-a lexicon helps a reading and never overrules what the image clearly says (None: a hard constraint, every
-reading with a candidate becomes one). Measured with the shipped ``names`` model on the Kaggle names, whose
+a lexicon helps a reading and never overrules what the image clearly says (None: a hard constraint for a closed
+vocabulary, every reading becomes an entry: when no entry is within the edit-distance window, the nearest
+entries however far are scored; on doctors' handwritten medicine names, 78 entries, that window had left 22 of
+780 readings of a fine-tuned model outside the list, and scoring the nearest entries raised exact match from
+93.2% to 95.3%). Measured with the shipped ``names`` model on the Kaggle names, whose
 lexicon holds about two thirds of the labeled names (the rest are names it lacks, as with any real list):
 exact match on the 251-name ``test`` part 74.5% greedy, 61.0% as a hard constraint, 79.3% with the default
 penalty of 6 (chosen on the 84-name ``val`` part: penalty 2 77.4%, 4 78.6%, 6 79.8%, 8 79.8%, 10 76.2%).
@@ -123,7 +126,8 @@ class LexiconDecoder:
         max_edit_fraction: entries more than this fraction of the greedy reading's length (at least 2)
             edits away are not candidates.
         oov_penalty: keep the greedy reading when its log-likelihood exceeds the best entry's by more than
-            this; None: always read a lexicon entry when there is a candidate (a hard constraint).
+            this; None: always read a lexicon entry (a hard constraint, for a closed vocabulary: with no entry
+            in the window, the ``candidates`` nearest are scored however far they are).
     """
 
     lexicon: Lexicon
@@ -155,11 +159,16 @@ class LexiconDecoder:
         return cls(lexicon, charset, prior_weight=prior_weight, oov_penalty=oov_penalty)
 
     def nearest(self, text: str) -> list[str]:
-        """The ``candidates`` entries nearest ``text`` by edit distance, within the window of ``max_edit_fraction``."""
+        """The ``candidates`` entries nearest ``text`` by edit distance, within the window of ``max_edit_fraction``
+        (under a hard constraint, ``oov_penalty`` None, the nearest however far when none is within it)."""
         cutoff = max(2, math.ceil(self.max_edit_fraction * len(text)))
         found = process.extract(
             text, self.lexicon.texts, scorer=distance.Levenshtein.distance, limit=self.candidates, score_cutoff=cutoff
         )
+        if not found and self.oov_penalty is None:
+            found = process.extract(
+                text, self.lexicon.texts, scorer=distance.Levenshtein.distance, limit=self.candidates
+            )
         return [entry for entry, _, _ in found]
 
     def decode(self, log_probs: Sequence[torch.Tensor]) -> LexiconDecoded:
