@@ -14,7 +14,7 @@ entries however far are scored; on doctors' handwritten medicine names, 78 entri
 780 readings of a fine-tuned model outside the list, and scoring the nearest entries raised exact match from
 93.2% to 95.3%). Measured with the shipped ``names`` model on the Kaggle names, whose
 lexicon holds about two thirds of the labeled names (the rest are names it lacks, as with any real list):
-exact match on the 251-name ``test`` part 74.5% greedy, 61.0% as a hard constraint, 79.3% with the default
+exact match on the 251-name ``test`` part 74.5% greedy, 60.6% as a hard constraint, 79.3% with the default
 penalty of 6 (chosen on the 84-name ``val`` part: penalty 2 77.4%, 4 78.6%, 6 79.8%, 8 79.8%, 10 76.2%).
 With a language model, :mod:`scriba.decoding.rescore` ranks lexicon entries with the beam's readings instead.
 """
