@@ -123,7 +123,8 @@ def has_own_splits(path: str | Path, kind: str = "auto") -> bool:
     ``split`` column (IAM words.txt/lines.txt and other tables have none).
 
     Raises:
-        DataFormatError: the path does not exist or matches no format (with ``kind="auto"``).
+        DataFormatError: the path does not exist, matches no format (with ``kind="auto"``) or a table's header
+            cannot be read.
     """
     path = Path(path)
     kind = detect_kind(path) if kind == "auto" else kind
@@ -135,8 +136,11 @@ def has_own_splits(path: str | Path, kind: str = "auto") -> bool:
         import csv
 
         delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-        with path.open(encoding="utf-8", newline="") as handle:
-            return "split" in next(csv.reader(handle, delimiter=delimiter), [])
+        try:
+            with path.open(encoding="utf-8", newline="") as handle:
+                return "split" in next(csv.reader(handle, delimiter=delimiter), [])
+        except (UnicodeDecodeError, csv.Error) as err:
+            raise DataFormatError(f"cannot read table {path}: {err}") from err
     return False
 
 

@@ -42,14 +42,19 @@ def read_table(path: Path, split: str | None = None) -> list[Record]:
     optional `pseudo` column is 1 are pseudo-labels (``meta["pseudo"]``, with their ``confidence``).
 
     Raises:
-        DataFormatError: see :func:`read_csv_table`, or ``split`` given for a table without one.
+        DataFormatError: see :func:`read_csv_table`, or ``split`` given for a table without one or that none of
+            its rows is in.
     """
     path = Path(path)
     frame = read_csv_table(path, ("path", "text"))
     if split is not None:
         if "split" not in frame.columns:
             raise DataFormatError(f"table {path} has no split column to select {split!r} from")
-        frame = frame[frame["split"] == split]
+        selected = frame[frame["split"] == split]
+        if selected.empty and not frame.empty:
+            splits = sorted({str(value) for value in frame["split"] if value is not None})
+            raise DataFormatError(f"table {path} has no rows of split {split!r}; its splits: {', '.join(splits)}")
+        frame = selected
     root = path.parent
     pseudo = "pseudo" in frame.columns
     records = []
