@@ -60,6 +60,18 @@ def test_set_preprocessing_takes_model_and_out_as_flags(capsys: pytest.CaptureFi
     assert code == 0
     assert_one_notice(err, "positional MODEL", "--model MODEL")
     assert {load_model_file(p).preprocessing.stretch for p in (new, old, mixed)} == {1.25}
+    # changes on both sides of an option, and the old MODEL before --out OUT
+    both, before = tmp_path / "both.safetensors", tmp_path / "before.safetensors"
+    code, _, err = run(
+        capsys, "set-preprocessing", "stretch=1.2", "--out", str(both), "tall_height=44", "--model", "names"
+    )
+    assert code == 0 and notices(err) == []
+    assert (load_model_file(both).preprocessing.stretch, load_model_file(both).preprocessing.tall_height) == (1.2, 44)
+    code, _, err = run(capsys, "set-preprocessing", "names", "--out", str(before), "stretch=1.25")
+    assert code == 0 and load_model_file(before).preprocessing.stretch == 1.25
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "set-preprocessing", "--model", "names", "--out", str(both), "stretch=1.2", "--bogus")
+    assert exit_.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
     code, _, err = run(capsys, "set-preprocessing", "--model", "names", "stretch=1.25")
     assert_one_line_error(code, err, "needs --out FILE")
     assert not list(tmp_path.glob("*.safetensors.*"))
@@ -139,7 +151,7 @@ def test_unknown_labels_are_scored_with_a_note(capsys: pytest.CaptureFixture[str
     code, out, err = run(capsys, *args)
     assert code == 0 and out.startswith(f"model names on {total} samples")
     note = [line for line in err.splitlines() if line.startswith("scriba: note: ")]
-    assert len(note) == 1 and f"{total} of {total} labels hold characters model names cannot write" in note[0]
+    assert len(note) == 1 and f"{total} of the {total} labels read hold characters model names cannot write" in note[0]
     assert "scored as errors" in note[0]
     code, _, err = run(capsys, *args, "--unknown-labels", "error")
     assert_one_line_error(code, err, "unknown characters")

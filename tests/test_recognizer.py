@@ -100,6 +100,10 @@ def test_ink_reads_alike_alone_and_in_a_batch(model: str, tolerance: float) -> N
     batched = recognizer.read_inks(inks, batch_size=3)  # inks of 58 to 136 points, the shorter padded
     assert [r.text for r in alone] == [r.text for r in batched] == [text for _, text in examples]
     assert [r.confidence for r in batched] == pytest.approx([r.confidence for r in alone], abs=tolerance)
+    # one ink where a sequence of inks belongs (its strokes would be read as inks) is refused, arrays or lists
+    for one in (inks[0], [stroke.tolist() for stroke in inks[0]]):
+        with pytest.raises(TypeError, match="read_ink reads one"):
+            recognizer.read_inks(one)
 
 
 def test_read_image_takes_one_image_and_read_images_a_sequence(

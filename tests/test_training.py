@@ -274,3 +274,17 @@ def test_the_other_classic_crnns_train_and_read(architecture: str, args: str, wo
     readings = recognizer.read_images(images)
     assert len(readings) == 4 and all(set(r.text) <= set(recognizer.charset.characters) for r in readings)
     assert all(0 < r.confidence <= 1 and len(r.char_confidences) == len(r.text) for r in readings)
+
+
+def test_training_on_its_own_validation_files_is_refused_in_one_line_unless_asked(word_tables, tmp_path: Path) -> None:
+    """Training drops the files a validation image repeats; when that is every training file (the same table in
+    data.train and data.val) it says so in one line, and ``drop_validation_copies=false`` keeps them."""
+    from scriba.errors import DataFormatError
+    from scriba.training_data import load_data
+
+    same = tiny_overrides(word_tables.val, word_tables.val, tmp_path)
+    with pytest.raises(DataFormatError, match="every training image is a copy of a validation image") as caught:
+        load_data(load_config(TINY, same))
+    assert "\n" not in str(caught.value)
+    loaded = load_data(load_config(TINY, [*same, "data.cleaning.drop_validation_copies=false"]))
+    assert len(loaded.records["train"]) == len(loaded.records["val"]) > 0

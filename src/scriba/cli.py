@@ -66,7 +66,7 @@ def _add_lexicon_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=6.0,
         help="how much less likely (natural log) a reading outside the lexicon is taken to be (default 6); "
-        "inf: read only lexicon entries",
+        "inf: read only lexicon entries (the greedy reading stays only when no entry fits the image's frames)",
     )
 
 
@@ -197,7 +197,7 @@ def note_unknown_labels(charset: Charset, model: str, records: list[Record], unk
     chars = "".join(sorted(set().union(*found)))
     how = "scored as errors" if unknown_labels == "score" else "left out"
     print(
-        f"scriba: note: {len(found)} of {len(scored)} labels hold characters model {model} cannot write "
+        f"scriba: note: {len(found)} of the {len(scored)} labels read hold characters model {model} cannot write "
         f"({chars!r}): {how} (--unknown-labels score|skip|error)",
         file=sys.stderr,
     )
@@ -677,7 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
         "set-preprocessing", help="copy a model file with other preprocessing settings (same weights)"
     )
     _add_model_argument(tune, default_later=True)
-    tune.add_argument("--out", metavar="MODEL_FILE", help="the model file to write")
+    tune.add_argument("--out", metavar="MODEL_FILE", help="the model file to write (required)")
     tune.add_argument(
         "changes",  # also takes the deprecated positional MODEL OUT before the changes (see scriba.cli_compat)
         nargs="+",
@@ -809,7 +809,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = [x for a in argv for x in (["--crop-margin", a[len("--crop=") :]] if a.startswith("--crop=") else [a])]
     from scriba.cli_compat import apply_old_spellings, rewrite_old_arguments
 
-    args = parser.parse_args(rewrite_old_arguments(argv))
+    args, extra = parser.parse_known_args(rewrite_old_arguments(argv))
+    if extra and isinstance(getattr(args, "changes", None), list) and not any(x.startswith("-") for x in extra):
+        args.changes.extend(extra)  # set-preprocessing's FIELD=VALUE changes given on both sides of an option
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     level = logging.INFO if args.verbose or args.command == "train" else logging.WARNING
     logging.basicConfig(level=level, format="%(message)s")
     handler: Callable[[argparse.Namespace], int] = args.handler

@@ -24,7 +24,7 @@ from scriba.decoding.ctc import ctc_log_likelihoods, worst_for_unfit
 from scriba.decoding.greedy import greedy_decode_one
 from scriba.decoding.rescore import PROPOSALS
 from scriba.errors import ConfigError
-from scriba.recognizer import Alternative, Reading, Recognizer
+from scriba.recognizer import Alternative, Reading, Recognizer, check_inks
 
 
 class Ensemble:
@@ -95,6 +95,7 @@ class Ensemble:
         Raises:
             DataFormatError: an ink has no points.
         """
+        check_inks(inks)
         return self.read_records([Record(None, ink=ink) for ink in inks], batch_size)
 
     @torch.inference_mode()

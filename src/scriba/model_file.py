@@ -260,7 +260,9 @@ def model_file_from_metadata(metadata: dict[str, Any], path: Path) -> ModelFile:
     """
     try:
         # Files written before some experiments' options were removed hold them at their defaults: dropped here.
-        args = drop_removed("model.args", metadata["model_args"], path, "model_args")
+        args = metadata["model_args"]
+        if metadata["architecture"] == "resnet_crnn":  # the removed model.args were resnet_crnn's
+            args = drop_removed("model.args", args, path, "model_args")
         stored = drop_removed("preprocessing", metadata["preprocessing"], path, "preprocessing")
         ink_style = drop_removed("data.ink", metadata.get("ink_style", {}), path, "ink_style")
         charset = Charset.from_dict(metadata["charset"])

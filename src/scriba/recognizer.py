@@ -116,6 +116,22 @@ class Reading:
     alternatives: list[Alternative] | None = None
 
 
+def check_inks(inks: Sequence[Ink]) -> None:
+    """Refuse one ink given where a sequence of inks is expected: its strokes would be read as inks.
+
+    Raises:
+        TypeError: ``inks`` is one ink (a list of (K, 2) strokes, arrays or lists of points).
+    """
+    first = inks[0] if len(inks) else None
+    if isinstance(first, np.ndarray) and first.ndim == 2:
+        one = True
+    else:
+        point = first[0] if isinstance(first, list | tuple) and first else None
+        one = isinstance(point, list | tuple) and bool(point) and isinstance(point[0], int | float)
+    if one:
+        raise TypeError("read_inks takes a sequence of inks: read_ink reads one")
+
+
 class Recognizer:
     """A loaded model ready to read images or ink."""
 
@@ -332,6 +348,7 @@ class Recognizer:
         Raises:
             DataFormatError: an ink has no points.
         """
+        check_inks(inks)
         return self.read_records([Record(None, ink=ink) for ink in inks], batch_size)
 
     def read_records(

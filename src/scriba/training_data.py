@@ -179,13 +179,19 @@ def load_data(config: Config, frames: FrameCounter | None = None, report_dir: Pa
     raw_train = read_sources(config, config.data.train)
     train_records, train_report = clean(raw_train, config.data.cleaning)
     if not train_records:
-        raise DataFormatError("no training samples left after cleaning:\n" + train_report.summary())
+        raise DataFormatError("no training samples left after cleaning: " + _one_line(train_report))
     charset = choose_charset(config, [r.text or "" for r in train_records])
     # Explicit charset: labels with other characters are dropped (or trimmed) per the cleaning options.
     if config.data.charset:
         train_records, train_report = clean(raw_train, config.data.cleaning, charset)
     val_records, val_report = clean(read_sources(config, config.data.val), config.data.cleaning, charset)
-    train_records, train_report = drop_copies_of(train_records, val_records, train_report)
+    if config.data.cleaning.drop_validation_copies:
+        train_records, train_report = drop_copies_of(train_records, val_records, train_report)
+        if not train_records:
+            raise DataFormatError(
+                "every training image is a copy of a validation image (the same files in data.train and data.val?); "
+                "set data.cleaning.drop_validation_copies=false to train on them anyway"
+            )
 
     frames = frames or FrameCounter(config)
     workers = min(4, os.cpu_count() or 1)
@@ -194,9 +200,14 @@ def load_data(config: Config, frames: FrameCounter | None = None, report_dir: Pa
         kept, images = load_images(records, config.preprocessing, charset, report, config.data.ink, frames, workers)
         _note_report(split, report, report_dir)
         if not kept:
-            raise DataFormatError(f"no {split} samples left after cleaning:\n{report.summary()}")
+            raise DataFormatError(f"no {split} samples left after cleaning: {_one_line(report)}")
         loaded.records[split], loaded.images[split], loaded.reports[split] = kept, images, report
     return loaded
+
+
+def _one_line(report: CleaningReport) -> str:
+    """The cleaning summary on one line (the CLI's errors are one line)."""
+    return "; ".join(line.strip() for line in report.summary().splitlines())
 
 
 def _note_report(split: str, report: CleaningReport, report_dir: Path | None) -> None:
