@@ -222,12 +222,19 @@ def test_model_files_get_portable_paths(tmp_path: Path, monkeypatch: pytest.Monk
         "sources": [{"path": str(root / "names" / "labels.csv")}, {"path": "names/labels.csv"}],
         "start": "/somewhere/else/model.safetensors",
         "text": "a/b",
+        "charset": "/0123456789",  # text, not a path
+        "linked": str(tmp_path / "link" / "names" / "labels.csv"),  # the data root reached through a link
     }
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "link").symlink_to(root, target_is_directory=True)
+    root.mkdir()
     assert portable_paths(recipe, str(root)) == {
         "table": "runs/x/pseudo_round1.csv",
         "sources": [{"path": "names/labels.csv"}, {"path": "names/labels.csv"}],
         "start": "model.safetensors",
         "text": "a/b",
+        "charset": "/0123456789",
+        "linked": "names/labels.csv",
     }
 
 

@@ -55,18 +55,19 @@ def portable_paths(value: Any, root: str | Path) -> Any:
     file's metadata: relative to the data root ``root`` when under it (as recipes name data), else relative to
     the working directory when under it (as recipes name a run's files, e.g. a pseudo-label table), else the
     file name alone. A model file must not record where one machine kept its files."""
-    if isinstance(value, dict):
-        return {k: portable_paths(v, root) for k, v in value.items()}
+    if isinstance(value, dict):  # a charset is text, whatever character it starts with
+        return {k: v if k == "charset" else portable_paths(v, root) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [portable_paths(v, root) for v in value]
     if not isinstance(value, str) or not value.startswith("/") or "\n" in value:
         return value
     path = Path(value)
     for base in (Path(root), Path.cwd()):
-        try:
-            return path.relative_to(base.resolve()).as_posix()
-        except ValueError:
-            continue
+        for candidate, against in ((path, Path(base).absolute()), (path.resolve(), Path(base).resolve())):
+            try:  # as written, then with symbolic links followed on both sides
+                return candidate.relative_to(against).as_posix()
+            except ValueError:
+                continue
     return path.name
 
 
