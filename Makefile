@@ -1,6 +1,6 @@
 # Two entry points for a fresh Linux machine with Python 3.11 (no GPU needed):
 #   make demo   create .venv, install, read the example images with the shipped english and names models
-#   make test   create .venv, install with dev extras, run ruff, mypy and the test suite
+#   make test   create .venv, install with dev extras, run ruff, mypy, the docs build and the test suite
 #   make model-NAME   rebuild a shipped model or LM from ../shared/data with its whole chain of recipes
 #               (scripts/reproduce.py, configs/chains.yaml; hours of CPU for a model, seconds for an LM), into
 #               runs/reproduce/NAME/; REPRODUCE="--dry-run" prints the commands, "--install" ships the result

@@ -4,7 +4,7 @@
                                          [--precision fp32 bf16] [--ink] [--no-lm] [--backend torch onnx]
                                          [--batch-sizes 1 32]
 
-Times ``Recognizer.read`` end to end on image files (decode, preprocess, network, decoding: with the model's
+Times ``Recognizer.read_images`` end to end on image files (decode, preprocess, network, decoding: with the model's
 language model where its file names one, ``+lm`` in the table, else greedy; ``--no-lm``: greedy), the
 way ``scriba read`` and the API read them, and separately the network + decoding on images already
 preprocessed. The images are real where ../shared/data is present (IAM-OnDB testset_t words and lines

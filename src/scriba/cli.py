@@ -79,7 +79,9 @@ def _add_backend_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_decoding_arguments(
+    parser: argparse.ArgumentParser, alternatives_help: str = "show the K best readings with their scores"
+) -> None:
     lm = parser.add_mutually_exclusive_group()
     lm.add_argument(
         "--lm",
@@ -94,9 +96,7 @@ def _add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--insertion-bonus", type=float, help="score added per character with an LM (default: the model's)"
     )
-    parser.add_argument(
-        "--alternatives", type=int, default=1, metavar="K", help="show the K best readings with their scores"
-    )
+    parser.add_argument("--alternatives", type=int, default=1, metavar="K", help=alternatives_help)
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -616,7 +616,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--tta", action="store_true", help=TTA_HELP)
     _add_precision_argument(evaluate)
     _add_backend_argument(evaluate)
-    _add_decoding_arguments(evaluate)
+    _add_decoding_arguments(
+        evaluate,
+        alternatives_help="decode K readings per item and also report the metrics of the best of them (the one "
+        "nearest the truth: what a perfect rescorer would reach); the main metrics stay those of the first",
+    )
     _add_lexicon_arguments(evaluate)
     evaluate.add_argument(
         "--ink-style", help="draw ink data in this style: clean, unseen, or JSON fields (default: the model's)"
