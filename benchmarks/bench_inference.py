@@ -122,7 +122,7 @@ def main() -> None:
                 if ink
                 else list(image_sets(name, Path(tmp), args.count, recognizer.model_file.ink_style))
             )
-            read = recognizer.read_inks if ink else recognizer.read
+            read = recognizer.read_inks if ink else recognizer.read_images
             for what, items in inputs:
                 prepared = [
                     recognizer.prepare_record(Record(None, ink=i)) if ink else recognizer.prepare(i) for i in items
