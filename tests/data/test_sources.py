@@ -88,7 +88,8 @@ def test_table_split_filter(table_csv: Path) -> None:
     assert [r.text for r in train] == ["HELLO", "WORLD"]
     assert all(r.meta["split"] == "train" for r in train)
     assert len(read_table(table_csv, split="val")) == 2
-    assert read_table(table_csv, split="test") == []
+    with pytest.raises(DataFormatError, match="no rows of split 'test'; its splits: train, val"):
+        read_table(table_csv, split="test")
 
 
 def test_table_split_without_split_column(tmp_path: Path) -> None:
