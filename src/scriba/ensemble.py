@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from pathlib import Path
 
-import numpy as np
 import torch
 
 from scriba.charset import Charset
@@ -24,7 +22,7 @@ from scriba.decoding.ctc import ctc_log_likelihoods, worst_for_unfit
 from scriba.decoding.greedy import greedy_decode_one
 from scriba.decoding.rescore import PROPOSALS
 from scriba.errors import ConfigError
-from scriba.recognizer import Alternative, Reading, Recognizer, check_inks
+from scriba.recognizer import Alternative, Reading, Recognizer, check_images, check_inks
 
 
 class Ensemble:
@@ -81,8 +79,7 @@ class Ensemble:
             ImageError: an image is missing, empty or cannot be decoded.
             InputKindError: a member reads pen trajectories, not images.
         """
-        if isinstance(images, str | Path | bytes | np.ndarray):
-            raise TypeError("read_images takes a sequence of images: read_image reads one")
+        check_images(images)
         return self.read_records([Record(None, image=load_image(image)) for image in images], batch_size)
 
     def read_ink(self, ink: Ink) -> Reading:

@@ -116,6 +116,16 @@ class Reading:
     alternatives: list[Alternative] | None = None
 
 
+def check_images(images: Sequence[ImageLike]) -> None:
+    """Refuse one image given where a sequence of images is expected.
+
+    Raises:
+        TypeError: ``images`` is one image (a path, bytes or an array).
+    """
+    if isinstance(images, str | Path | bytes | np.ndarray):
+        raise TypeError("read_images takes a sequence of images: read_image reads one")
+
+
 def check_inks(inks: Sequence[Ink]) -> None:
     """Refuse one ink given where a sequence of inks is expected: its strokes would be read as inks.
 
@@ -302,8 +312,7 @@ class Recognizer:
             ImageError: an image is missing, empty or cannot be decoded.
             InputKindError: the model reads pen trajectories, not images.
         """
-        if isinstance(images, str | Path | bytes | np.ndarray):
-            raise TypeError("read_images takes a sequence of images: read_image reads one")
+        check_images(images)
         return self.read_prepared([self.prepare(image) for image in images], batch_size)
 
     def read(self, images: ImageLike | Sequence[ImageLike], batch_size: int = 32) -> list[Reading]:
