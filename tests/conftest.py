@@ -6,8 +6,11 @@ small folder in its real layout (IAM words/lines, Kaggle names, IAM-OnDB, a path
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import cv2
 import numpy as np
@@ -248,6 +251,16 @@ def iam_ondb_dir(tmp_path: Path) -> OnDBLayout:
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script outside the package (``scripts/``, ``tools/``) imported as a module named after its file."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module  # dataclasses of the script look their module up here
+    spec.loader.exec_module(module)
+    return module
 
 
 def read_labels(folder: Path) -> list[tuple[Path, str]]:

@@ -4,11 +4,9 @@ files record no absolute paths."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shlex
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -18,8 +16,8 @@ from safetensors import safe_open
 from scriba.checkpoints import portable_paths
 from scriba.config import load_config
 from scriba.selftrain import round_config
+from tests.conftest import REPO, load_script
 
-REPO = Path(__file__).resolve().parents[1]
 ZOO = REPO / "src" / "scriba" / "zoo"
 TINY = REPO / "configs" / "tiny.yaml"
 SHIPPED = {
@@ -35,12 +33,7 @@ SHIPPED = {
 
 @pytest.fixture(scope="module")
 def reproduce() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("reproduce", REPO / "scripts" / "reproduce.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["reproduce"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "scripts" / "reproduce.py")
 
 
 @pytest.fixture(scope="module")

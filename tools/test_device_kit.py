@@ -3,10 +3,8 @@ its measured pace (here on the CPU, with a tiny pen model)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,6 +13,7 @@ import pytest
 
 from scriba.data.sources.iam_ondb import read_iam_ondb_lines, read_iam_ondb_words
 from scriba.recognizer import Recognizer
+from tests.conftest import load_script
 from tests.synthetic import pen_overrides, write_ink_words
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,12 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def kit():
-    spec = importlib.util.spec_from_file_location("device_kit", ROOT / "tools" / "device_kit.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["device_kit"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "tools" / "device_kit.py")
 
 
 def test_strokes_round_trip(kit) -> None:
