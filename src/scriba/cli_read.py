@@ -134,24 +134,20 @@ def _refuse_page(image: np.ndarray, path: str) -> None:
     Raises:
         ImageError: the image is a page (see ``is_page``).
     """
-    from scriba.layout.segment import find_lines, is_page, may_be_page
+    from scriba.layout.segment import page_layout
 
-    if not may_be_page(image):
-        return
-    layout = find_lines(image)
-    if is_page(layout):
+    layout = page_layout(image)
+    if layout is not None:
         raise ImageError(f"{path} looks like a page ({len(layout.lines)} lines): read it with one model and --page")
 
 
 def _page_or_none(reader: Recognizer, image: np.ndarray, path: str, batch_size: int) -> Page | None:
     """The image read as a page if it clearly is one (three lines or more, see ``is_page``), else None."""
     from scriba.layout.read import read_layout
-    from scriba.layout.segment import find_lines, is_page, may_be_page
+    from scriba.layout.segment import page_layout
 
-    if not may_be_page(image):
-        return None
-    layout = find_lines(image)
-    return read_layout(reader, image, layout, batch_size, Path(path).name) if is_page(layout) else None
+    layout = page_layout(image)
+    return read_layout(reader, image, layout, batch_size, Path(path).name) if layout is not None else None
 
 
 def read_image_files(reader: Recognizer | Ensemble, paths: Sequence[str], batch_size: int, as_json: bool) -> int:

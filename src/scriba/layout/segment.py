@@ -78,6 +78,15 @@ def is_page(layout: Layout) -> bool:
     return float(np.median([line.box[3] - line.box[1] for line in layout.lines])) >= 16
 
 
+def page_layout(gray: np.ndarray) -> Layout | None:
+    """The lines of an image that is clearly a page (:func:`is_page`), else None; an image too short to be one
+    (:func:`may_be_page`) is not searched for lines."""
+    if not may_be_page(gray):
+        return None
+    layout = find_lines(gray)
+    return layout if is_page(layout) else None
+
+
 def find_lines(gray: np.ndarray) -> Layout:
     """The text lines of a uint8 (H, W) dark-on-light image, in reading order (top to bottom).
 
