@@ -14,7 +14,6 @@ models' folder unless ``--install`` is given, and then only the chain's last out
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import re
 import shlex
@@ -233,9 +232,9 @@ def command(argv: list[str]) -> list[str]:
 
 def write_texts(table: Path, drop: list[str], out: Path) -> int:
     """Write the ``text`` column of a labels table, one a line, leaving out empty texts and ``drop``."""
-    with table.open(encoding="utf-8", newline="") as handle:
-        texts = [row["text"] for row in csv.DictReader(handle)]
-    kept = [t for t in texts if t.strip() and t not in drop]
+    from scriba.lm.texts import read_texts
+
+    kept = [t for t in read_texts(table) if t not in drop]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(f"{t}\n" for t in kept), encoding="utf-8")
     return len(kept)
